@@ -1,0 +1,553 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is one node's YAML file (DESIGN.md "The commands and the config").
+// The same file can serve a sidecar and a proxy.
+type Config struct {
+	Region   string
+	Node     string
+	Postgres PostgresConfig
+	Memcache MemcacheConfig
+	Tables   map[string]TableConfig
+	Proxy    ProxyConfig
+	Cluster  ClusterConfig
+	HTTP     HTTPConfig
+}
+
+// PostgresConfig is the replication source, the optional replica, and the
+// slot this region consumes.
+type PostgresConfig struct {
+	Source               string
+	Replica              string
+	Slot                 string
+	Publication          string
+	FlushOnNewSlot       bool
+	StatusInterval       time.Duration
+	HeartbeatInterval    time.Duration
+	RetainedWALWarnBytes int64
+}
+
+// MemcacheConfig is the region's memcached pool.
+type MemcacheConfig struct {
+	Servers    []string
+	Hash       string
+	Invalidate string
+	StaleTTL   time.Duration
+	BatchSize  int
+	BatchDelay time.Duration
+}
+
+// TableConfig is one table's key templates.
+type TableConfig struct {
+	Keys     []string
+	Truncate string
+}
+
+// ProxyConfig is the lease-aware memcache proxy.
+type ProxyConfig struct {
+	Listen      string
+	LeaseTTL    time.Duration
+	HotMissWait time.Duration
+	AllowFlush  bool
+	MaxConns    int
+	IdleTimeout time.Duration
+	MaxItemSize int
+}
+
+// ClusterConfig is memberlist membership.
+type ClusterConfig struct {
+	Bind    string
+	Join    []string
+	KeyFile string
+}
+
+// HTTPConfig is the dashboard, /metrics and health endpoints.
+type HTTPConfig struct {
+	Listen string
+}
+
+// defaultConfig holds every default in one place, so check-config can print
+// the effective configuration.
+func defaultConfig() Config {
+	host, _ := os.Hostname()
+	return Config{
+		Node: host,
+		Postgres: PostgresConfig{
+			Publication:          "cachesync",
+			FlushOnNewSlot:       true,
+			StatusInterval:       time.Second,
+			HeartbeatInterval:    time.Second,
+			RetainedWALWarnBytes: 1 << 30,
+		},
+		Memcache: MemcacheConfig{
+			Hash:       "ketama",
+			Invalidate: "stale",
+			StaleTTL:   30 * time.Second,
+			BatchSize:  512,
+			BatchDelay: 2 * time.Millisecond,
+		},
+		Proxy: ProxyConfig{
+			Listen:      "127.0.0.1:11311",
+			LeaseTTL:    10 * time.Second,
+			HotMissWait: 50 * time.Millisecond,
+			MaxConns:    4096,
+			MaxItemSize: 1 << 20,
+		},
+		Cluster: ClusterConfig{Bind: "127.0.0.1:7946"},
+		HTTP:    HTTPConfig{Listen: "127.0.0.1:9100"},
+	}
+}
+
+// ConfigError lists every problem of a config file, each naming its key.
+type ConfigError struct {
+	File     string
+	Problems []string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("config %s:\n  %s", e.File, strings.Join(e.Problems, "\n  "))
+}
+
+// schema lists the keys a config may have; "*" matches any key (a table name).
+var schema = map[string]any{
+	"region": nil, "node": nil,
+	"postgres": map[string]any{
+		"source": nil, "replica": nil, "slot": nil, "publication": nil,
+		"flush_on_new_slot": nil, "status_interval": nil, "heartbeat_interval": nil,
+		"retained_wal_warn_bytes": nil,
+	},
+	"memcache": map[string]any{
+		"servers": nil, "hash": nil, "invalidate": nil, "stale_ttl": nil,
+		"batch_size": nil, "batch_delay": nil,
+	},
+	"tables": map[string]any{"*": map[string]any{"keys": nil, "truncate": nil}},
+	"proxy": map[string]any{
+		"listen": nil, "lease_ttl": nil, "hot_miss_wait": nil, "allow_flush": nil,
+		"max_conns": nil, "idle_timeout": nil, "max_item_size": nil,
+	},
+	"cluster": map[string]any{"bind": nil, "join": nil, "key_file": nil},
+	"http":    map[string]any{"listen": nil},
+}
+
+// loadConfig reads and validates a node's config for the given role
+// ("sidecar", "proxy" or "" for check-config, which checks the sidecar's
+// needs when postgres is present).
+func loadConfig(path, role string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return parseConfig(path, data, role)
+}
+
+func parseConfig(name string, data []byte, role string) (Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Config{}, &ConfigError{File: name, Problems: []string{err.Error()}}
+	}
+	p := &parser{cfg: defaultConfig()}
+	if len(root.Content) == 1 {
+		p.walk(root.Content[0], "", schema)
+		p.fill(root.Content[0])
+	} else {
+		p.problem("", "empty config: region, memcache.servers and (for a sidecar) postgres.source are required")
+	}
+	if len(p.problems) == 0 {
+		p.validate(role)
+	}
+	if len(p.problems) > 0 {
+		return Config{}, &ConfigError{File: name, Problems: p.problems}
+	}
+	return p.cfg, nil
+}
+
+type parser struct {
+	cfg      Config
+	problems []string
+}
+
+func (p *parser) problem(key, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if key != "" {
+		msg = key + ": " + msg
+	}
+	p.problems = append(p.problems, msg)
+}
+
+// walk reports keys the schema does not know, with their path and line.
+func (p *parser) walk(n *yaml.Node, path string, sch map[string]any) {
+	if n.Kind != yaml.MappingNode {
+		p.problem(path, "line %d: expected a mapping", n.Line)
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := join(path, k.Value)
+		sub, ok := sch[k.Value]
+		if !ok {
+			sub, ok = sch["*"]
+		}
+		if !ok {
+			p.problem(key, "line %d: unknown key (known: %s)", k.Line, known(sch))
+			continue
+		}
+		if m, isMap := sub.(map[string]any); isMap && v.Tag != "!!null" {
+			p.walk(v, key, m)
+		}
+	}
+}
+
+func known(sch map[string]any) string {
+	var ks []string
+	for k := range sch {
+		if k != "*" {
+			ks = append(ks, k)
+		}
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ", ")
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// lookup finds the node at a dotted path below n, or nil.
+func lookup(n *yaml.Node, path ...string) *yaml.Node {
+	for _, key := range path {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	if n != nil && n.Tag == "!!null" {
+		return nil
+	}
+	return n
+}
+
+func (p *parser) str(root *yaml.Node, dst *string, path ...string) {
+	n := lookup(root, path...)
+	if n == nil {
+		return
+	}
+	if n.Kind != yaml.ScalarNode {
+		p.problem(strings.Join(path, "."), "line %d: expected a string", n.Line)
+		return
+	}
+	*dst = n.Value
+}
+
+func (p *parser) strs(root *yaml.Node, dst *[]string, path ...string) {
+	n := lookup(root, path...)
+	if n == nil {
+		return
+	}
+	key := strings.Join(path, ".")
+	if n.Kind == yaml.ScalarNode { // "a,b" is accepted too
+		*dst = splitList(n.Value)
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.problem(key, "line %d: expected a list", n.Line)
+		return
+	}
+	out := []string{}
+	for _, c := range n.Content {
+		if c.Kind != yaml.ScalarNode {
+			p.problem(key, "line %d: expected a list of strings", c.Line)
+			return
+		}
+		out = append(out, c.Value)
+	}
+	*dst = out
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (p *parser) dur(root *yaml.Node, dst *time.Duration, path ...string) {
+	var s string
+	p.str(root, &s, path...)
+	if s == "" {
+		return
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		p.problem(strings.Join(path, "."), "%q is not a duration (examples: 500ms, 30s, 2m)", s)
+		return
+	}
+	*dst = d
+}
+
+func (p *parser) boolean(root *yaml.Node, dst *bool, path ...string) {
+	var s string
+	p.str(root, &s, path...)
+	if s == "" {
+		return
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		p.problem(strings.Join(path, "."), "%q is not true or false", s)
+		return
+	}
+	*dst = b
+}
+
+func (p *parser) integer(root *yaml.Node, dst *int64, path ...string) {
+	var s string
+	p.str(root, &s, path...)
+	if s == "" {
+		return
+	}
+	v, err := parseSize(s)
+	if err != nil {
+		p.problem(strings.Join(path, "."), "%v", err)
+		return
+	}
+	*dst = v
+}
+
+// parseSize accepts plain integers and the suffixes KiB, MiB, GiB.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(s, suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, suffix)), m
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a non-negative integer (suffixes KiB, MiB, GiB allowed)", s)
+	}
+	return v * mult, nil
+}
+
+func (p *parser) fill(root *yaml.Node) {
+	c := &p.cfg
+	p.str(root, &c.Region, "region")
+	p.str(root, &c.Node, "node")
+
+	p.str(root, &c.Postgres.Source, "postgres", "source")
+	p.str(root, &c.Postgres.Replica, "postgres", "replica")
+	p.str(root, &c.Postgres.Slot, "postgres", "slot")
+	p.str(root, &c.Postgres.Publication, "postgres", "publication")
+	p.boolean(root, &c.Postgres.FlushOnNewSlot, "postgres", "flush_on_new_slot")
+	p.dur(root, &c.Postgres.StatusInterval, "postgres", "status_interval")
+	p.dur(root, &c.Postgres.HeartbeatInterval, "postgres", "heartbeat_interval")
+	p.integer(root, &c.Postgres.RetainedWALWarnBytes, "postgres", "retained_wal_warn_bytes")
+
+	p.strs(root, &c.Memcache.Servers, "memcache", "servers")
+	p.str(root, &c.Memcache.Hash, "memcache", "hash")
+	p.str(root, &c.Memcache.Invalidate, "memcache", "invalidate")
+	p.dur(root, &c.Memcache.StaleTTL, "memcache", "stale_ttl")
+	var bs int64 = int64(c.Memcache.BatchSize)
+	p.integer(root, &bs, "memcache", "batch_size")
+	c.Memcache.BatchSize = int(bs)
+	p.dur(root, &c.Memcache.BatchDelay, "memcache", "batch_delay")
+
+	if tables := lookup(root, "tables"); tables != nil && tables.Kind == yaml.MappingNode {
+		c.Tables = map[string]TableConfig{}
+		for i := 0; i+1 < len(tables.Content); i += 2 {
+			name := tables.Content[i].Value
+			var t TableConfig
+			p.strs(tables, &t.Keys, name, "keys")
+			p.str(tables, &t.Truncate, name, "truncate")
+			c.Tables[name] = t
+		}
+	}
+
+	p.str(root, &c.Proxy.Listen, "proxy", "listen")
+	p.dur(root, &c.Proxy.LeaseTTL, "proxy", "lease_ttl")
+	p.dur(root, &c.Proxy.HotMissWait, "proxy", "hot_miss_wait")
+	p.boolean(root, &c.Proxy.AllowFlush, "proxy", "allow_flush")
+	mc, item := int64(c.Proxy.MaxConns), int64(c.Proxy.MaxItemSize)
+	p.integer(root, &mc, "proxy", "max_conns")
+	p.integer(root, &item, "proxy", "max_item_size")
+	c.Proxy.MaxConns, c.Proxy.MaxItemSize = int(mc), int(item)
+	p.dur(root, &c.Proxy.IdleTimeout, "proxy", "idle_timeout")
+
+	p.str(root, &c.Cluster.Bind, "cluster", "bind")
+	p.strs(root, &c.Cluster.Join, "cluster", "join")
+	p.str(root, &c.Cluster.KeyFile, "cluster", "key_file")
+	p.str(root, &c.HTTP.Listen, "http", "listen")
+}
+
+var (
+	nameRE  = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+	tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$`)
+)
+
+func (p *parser) validate(role string) {
+	c := &p.cfg
+	if c.Region == "" {
+		p.problem("region", "required (the name of this node's region, e.g. west)")
+	} else if !nameRE.MatchString(c.Region) {
+		p.problem("region", "%q: use lower-case letters, digits and _ (it names the slot)", c.Region)
+	}
+	if c.Node == "" {
+		p.problem("node", "required (the hostname could not be read)")
+	}
+	if len(c.Memcache.Servers) == 0 {
+		p.problem("memcache.servers", "required: at least one host:port")
+	}
+	for _, s := range c.Memcache.Servers {
+		p.hostPort("memcache.servers", s)
+	}
+	if c.Memcache.Hash != "ketama" && c.Memcache.Hash != "crc32" {
+		p.problem("memcache.hash", "%q: must be ketama or crc32", c.Memcache.Hash)
+	}
+	if c.Memcache.Invalidate != "stale" && c.Memcache.Invalidate != "delete" {
+		p.problem("memcache.invalidate", "%q: must be stale (md I) or delete", c.Memcache.Invalidate)
+	}
+	if c.Memcache.Invalidate == "stale" && c.Memcache.StaleTTL < time.Second {
+		p.problem("memcache.stale_ttl", "%s: must be at least 1s", c.Memcache.StaleTTL)
+	}
+	if c.Memcache.BatchSize < 1 {
+		p.problem("memcache.batch_size", "must be at least 1")
+	}
+	p.hostPort("proxy.listen", c.Proxy.Listen)
+	p.hostPort("cluster.bind", c.Cluster.Bind)
+	for _, j := range c.Cluster.Join {
+		p.hostPort("cluster.join", j)
+	}
+	if c.HTTP.Listen != "" {
+		p.hostPort("http.listen", c.HTTP.Listen)
+	}
+	if c.Cluster.KeyFile != "" {
+		if _, err := os.Stat(c.Cluster.KeyFile); err != nil {
+			p.problem("cluster.key_file", "%v", err)
+		}
+	}
+	if role == "proxy" {
+		return
+	}
+	if c.Postgres.Source == "" {
+		if role == "sidecar" {
+			p.problem("postgres.source", "required for a sidecar: the primary's DSN (postgres://user@host:5432/db, or env:VAR)")
+		}
+		return
+	}
+	if c.Postgres.Slot == "" {
+		c.Postgres.Slot = "cachesync_" + c.Region
+	}
+	if !nameRE.MatchString(c.Postgres.Slot) || len(c.Postgres.Slot) > 63 {
+		p.problem("postgres.slot", "%q: a slot name is lower-case letters, digits and _ (at most 63)", c.Postgres.Slot)
+	}
+	if !nameRE.MatchString(c.Postgres.Publication) {
+		p.problem("postgres.publication", "%q: use lower-case letters, digits and _", c.Postgres.Publication)
+	}
+	for _, key := range []struct {
+		name string
+		dsn  *string
+	}{{"postgres.source", &c.Postgres.Source}, {"postgres.replica", &c.Postgres.Replica}} {
+		if err := resolveDSN(key.dsn); err != nil {
+			p.problem(key.name, "%v", err)
+		}
+	}
+	if len(c.Tables) == 0 {
+		p.problem("tables", "required for a sidecar: at least one table with its key templates")
+	}
+	for name, t := range c.Tables {
+		key := "tables." + name
+		if !tableRE.MatchString(name) {
+			p.problem(key, "name the table as schema.table (e.g. public.users)")
+		}
+		if len(t.Keys) == 0 {
+			p.problem(key+".keys", "required: at least one key template such as \"user:{id}\"")
+		}
+		for _, k := range t.Keys {
+			if err := checkTemplate(k); err != nil {
+				p.problem(key+".keys", "%q: %v", k, err)
+			}
+		}
+		switch t.Truncate {
+		case "":
+			t.Truncate = "log"
+			c.Tables[name] = t
+		case "log", "flush":
+		default:
+			p.problem(key+".truncate", "%q: must be log or flush", t.Truncate)
+		}
+	}
+}
+
+func (p *parser) hostPort(key, s string) {
+	if _, port, err := net.SplitHostPort(s); err != nil {
+		p.problem(key, "%q: expected host:port", s)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.problem(key, "%q: bad port", s)
+	}
+}
+
+// resolveDSN replaces "env:VAR" with the variable's value, so a password
+// need not sit in the file.
+func resolveDSN(dsn *string) error {
+	v, ok := strings.CutPrefix(*dsn, "env:")
+	if !ok {
+		return nil
+	}
+	val, set := os.LookupEnv(v)
+	if !set || val == "" {
+		return fmt.Errorf("environment variable %s is not set", v)
+	}
+	*dsn = val
+	return nil
+}
+
+var errTemplate = errors.New("bad template")
+
+// checkTemplate is the config-time shape check; invalidator/keys does the
+// rendering and owns the rules.
+func checkTemplate(t string) error {
+	open := false
+	for i, r := range t {
+		switch {
+		case r == '{':
+			if open {
+				return fmt.Errorf("%w: nested { at %d", errTemplate, i)
+			}
+			open = true
+		case r == '}':
+			if !open {
+				return fmt.Errorf("%w: } without { at %d", errTemplate, i)
+			}
+			open = false
+		case r <= ' ' || r == 0x7f:
+			return fmt.Errorf("%w: spaces and control characters are not allowed in a memcached key", errTemplate)
+		}
+	}
+	if open {
+		return fmt.Errorf("%w: unclosed {", errTemplate)
+	}
+	return nil
+}

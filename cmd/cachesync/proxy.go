@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"go.uber.org/zap"
+
+	"github.com/cachesync/cachesync/lease/proxy"
+	"github.com/cachesync/cachesync/region"
+)
+
+func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("proxy", stderr)
+	path := fs.String("config", "", "config file (the proxy reads region, memcache, proxy, cluster and http)")
+	listen := fs.String("listen", "", "without --config: address to serve the memcached protocol on")
+	backends := fs.String("backends", "", "without --config: memcached servers, host:port,host:port")
+	hash := fs.String("hash", "ketama", "without --config: ketama or crc32")
+	allowFlush := fs.Bool("allow-flush", false, "without --config: pass flush_all to every server")
+	httpListen := fs.String("http", "", "without --config: dashboard and /metrics address (empty: none)")
+	dev := fs.Bool("dev", false, "human-readable console logs instead of JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var cfg Config
+	switch {
+	case *path != "" && (*listen != "" || *backends != ""):
+		fmt.Fprintln(stderr, "proxy takes either --config FILE or --listen ADDR --backends A,B, not both")
+		return errUsage
+	case *path != "":
+		var err error
+		if cfg, err = loadConfig(*path, "proxy"); err != nil {
+			return err
+		}
+	case *listen != "" && *backends != "":
+		cfg = defaultConfig()
+		cfg.Region = "local"
+		cfg.Proxy.Listen, cfg.Memcache.Servers = *listen, splitList(*backends)
+		cfg.Memcache.Hash, cfg.Proxy.AllowFlush = *hash, *allowFlush
+		cfg.HTTP.Listen = *httpListen
+		cfg.Cluster.Bind = "127.0.0.1:0"
+		y := fmt.Sprintf("region: local\nmemcache: {servers: [%s], hash: %s}\n", *backends, *hash)
+		if _, err := parseConfig("--backends", []byte(y), "proxy"); err != nil {
+			return err
+		}
+	default:
+		fmt.Fprintln(stderr, "proxy needs --config FILE, or --listen ADDR and --backends A,B")
+		return errUsage
+	}
+	log, err := newLogger(*dev)
+	if err != nil {
+		return fmt.Errorf("logger: %w", err)
+	}
+	defer log.Sync() //nolint:errcheck // nothing useful to do at exit
+	return serve(ctx, log, cfg, "proxy", newProxyPart)
+}
+
+type proxyPart struct {
+	srv *proxy.Server
+}
+
+func newProxyPart(cfg Config, log *zap.Logger, m *metrics) (part, error) {
+	pc := proxy.DefaultConfig()
+	pc.Listen = cfg.Proxy.Listen
+	pc.Servers = cfg.Memcache.Servers
+	pc.Hash = cfg.Memcache.Hash
+	pc.LeaseTTL = cfg.Proxy.LeaseTTL
+	pc.HotMissWait = cfg.Proxy.HotMissWait
+	pc.AllowFlush = cfg.Proxy.AllowFlush
+	pc.MaxConns = cfg.Proxy.MaxConns
+	pc.IdleTimeout = cfg.Proxy.IdleTimeout
+	pc.MaxItemSize = cfg.Proxy.MaxItemSize
+	pc.Logger = log.Named("proxy")
+	pc.Registerer = m.reg
+	srv, err := proxy.New(pc)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	if err := srv.Listen(); err != nil {
+		return nil, fmt.Errorf("proxy listen %s: %w", cfg.Proxy.Listen, err)
+	}
+	// Tests and scripts that ask for port 0 read the bound address here.
+	fmt.Fprintf(os.Stderr, "cachesync proxy listening on %s\n", srv.Addr())
+	return &proxyPart{srv: srv}, nil
+}
+
+func (p *proxyPart) Run(ctx context.Context) error { return p.srv.Run(ctx) }
+func (p *proxyPart) Close()                        { p.srv.Close() }
+func (p *proxyPart) setNode(*region.Node)          {}
+
+func (p *proxyPart) ready() error {
+	for _, s := range p.srv.ServersUp() {
+		if !s.Up {
+			return fmt.Errorf("memcached %s unreachable", s.Addr)
+		}
+	}
+	return nil
+}
+
+func (p *proxyPart) status() region.NodeStatus {
+	st := p.srv.Stats()
+	ns := region.NodeStatus{Proxy: &region.ProxyStatus{
+		Connections: st.Connections, Hits: st.Hits, Misses: st.Misses,
+		LeasesGranted: st.LeasesGranted, HotMisses: st.HotMisses, StaleServed: st.StaleServed,
+		LeaseSetsRejected: st.LeaseSetsRejected, BackendErrors: st.BackendErrors,
+	}}
+	if total := st.Hits + st.Misses; total > 0 {
+		ns.Proxy.HitRate = float64(st.Hits) / float64(total)
+	}
+	for _, s := range p.srv.ServersUp() {
+		ns.Memcached = append(ns.Memcached, region.ServerStatus{Addr: s.Addr, Up: s.Up})
+	}
+	if err := p.ready(); err != nil {
+		ns.Problems = append(ns.Problems, err.Error())
+	}
+	ns.Healthy = len(ns.Problems) == 0
+	return ns
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
+
+	"github.com/cachesync/cachesync/invalidator"
+	"github.com/cachesync/cachesync/region"
+	"github.com/cachesync/cachesync/replication"
+)
+
+func cmdSidecar(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("sidecar", stderr)
+	path := fs.String("config", "", "config file (see README: the annotated config)")
+	dev := fs.Bool("dev", false, "human-readable console logs instead of JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "sidecar needs --config FILE")
+		return errUsage
+	}
+	cfg, err := loadConfig(*path, "sidecar")
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(*dev)
+	if err != nil {
+		return fmt.Errorf("logger: %w", err)
+	}
+	defer log.Sync() //nolint:errcheck // nothing useful to do at exit
+	return serve(ctx, log, cfg, "sidecar", newSidecar)
+}
+
+// sidecar is one region's replication + invalidation, plus membership and
+// HTTP. It owns the wiring only; each part keeps its own promises.
+type sidecar struct {
+	cfg     Config
+	log     *zap.Logger
+	metrics *metrics
+	inv     *invalidator.Invalidator
+	stream  *replication.Stream
+	monitor *replication.Monitor
+	beats   *replication.Heartbeater
+	gate    statusGate
+	node    *region.Node
+	e2e     *region.LagWindow
+}
+
+// statusGate is a gate that can say how its database is doing.
+type statusGate interface {
+	invalidator.Gate
+	Run(ctx context.Context) error
+	Close()
+}
+
+// streamAcker breaks the cycle between the invalidator (which acks) and the
+// stream (which needs the invalidator as its handler).
+type streamAcker struct{ s *replication.Stream }
+
+func (a *streamAcker) Ack(end replication.LSN) { a.s.Ack(end) }
+
+func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
+	s := &sidecar{cfg: cfg, log: log, metrics: m, e2e: region.NewLagWindow(5 * time.Minute)}
+	acker := &streamAcker{}
+
+	icfg := invalidator.DefaultConfig()
+	icfg.Tables = map[string]invalidator.TableRule{}
+	for name, t := range cfg.Tables {
+		icfg.Tables[name] = invalidator.TableRule{Keys: t.Keys, Truncate: t.Truncate}
+	}
+	icfg.Servers = cfg.Memcache.Servers
+	icfg.Hash = cfg.Memcache.Hash
+	icfg.Mode = cfg.Memcache.Invalidate
+	icfg.StaleTTL = cfg.Memcache.StaleTTL
+	icfg.BatchSize = cfg.Memcache.BatchSize
+	icfg.BatchDelay = cfg.Memcache.BatchDelay
+	icfg.Acker = acker
+	icfg.Logger = log.Named("invalidator")
+	icfg.Registerer = m.reg
+	icfg.OnHeartbeat = func(node string, sent, done time.Time) {
+		if node == cfg.Node {
+			s.e2e.Add(done, done.Sub(sent))
+		}
+	}
+	if cfg.Postgres.Replica != "" {
+		s.gate = invalidator.NewReplicaGate(cfg.Postgres.Replica, log.Named("gate"))
+	} else {
+		s.gate = invalidator.NewPrimaryVisibility(cfg.Postgres.Source, log.Named("gate"))
+	}
+	icfg.Gate = s.gate
+	inv, err := invalidator.New(icfg)
+	if err != nil {
+		return nil, fmt.Errorf("invalidator: %w", err)
+	}
+	s.inv = inv
+
+	rcfg := replication.DefaultConfig()
+	rcfg.DSN = cfg.Postgres.Source
+	rcfg.Slot = cfg.Postgres.Slot
+	rcfg.Publication = cfg.Postgres.Publication
+	for name := range cfg.Tables {
+		rcfg.Tables = append(rcfg.Tables, name)
+	}
+	rcfg.StatusInterval = cfg.Postgres.StatusInterval
+	rcfg.Logger = log.Named("replication")
+	rcfg.Registerer = m.reg
+	rcfg.OnNewSlot = s.onNewSlot
+	stream, err := replication.NewStream(rcfg, inv)
+	if err != nil {
+		return nil, fmt.Errorf("replication: %w", err)
+	}
+	acker.s = stream
+	s.stream = stream
+
+	mcfg := replication.MonitorConfig{
+		DSN: cfg.Postgres.Source, Slot: cfg.Postgres.Slot, Interval: time.Second,
+		WarnBytes: cfg.Postgres.RetainedWALWarnBytes, Logger: log.Named("slot"), Registerer: m.reg,
+	}
+	s.monitor = replication.NewMonitor(mcfg)
+	s.beats = replication.NewHeartbeater(replication.HeartbeatConfig{
+		DSN: cfg.Postgres.Source, Node: cfg.Node, Interval: cfg.Postgres.HeartbeatInterval, Logger: log.Named("heartbeat"),
+	})
+	return s, nil
+}
+
+// onNewSlot runs before a slot that had to be created is consumed: what
+// happened before it is unknown, so the region's cache cannot be trusted.
+func (s *sidecar) onNewSlot(ctx context.Context, reason string) error {
+	if !s.cfg.Postgres.FlushOnNewSlot {
+		s.log.Error("replication slot is new: invalidations before it are unknown and postgres.flush_on_new_slot is false, so the cache may hold stale values until their TTL",
+			zap.String("slot", s.cfg.Postgres.Slot), zap.String("reason", reason))
+		return nil
+	}
+	s.log.Warn("replication slot is new: flushing this region's memcached before consuming it",
+		zap.String("slot", s.cfg.Postgres.Slot), zap.String("reason", reason))
+	if err := s.inv.FlushAll(ctx); err != nil {
+		return fmt.Errorf("flush memcached for new slot %s: %w", s.cfg.Postgres.Slot, err)
+	}
+	return nil
+}
+
+func (s *sidecar) setNode(n *region.Node) { s.node = n }
+
+// checkCatalog refuses to start when a template cannot be rendered from
+// what the tables' replica identity sends. PostgreSQL being down is not a
+// reason to exit: it is retried.
+func (s *sidecar) checkCatalog(ctx context.Context) error {
+	delay := 100 * time.Millisecond
+	logged := false
+	for {
+		conn, err := pgx.Connect(ctx, s.cfg.Postgres.Source)
+		if err == nil {
+			err = s.inv.CheckCatalog(ctx, conn)
+			conn.Close(context.Background())
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !logged {
+			s.log.Warn("primary unreachable; retrying before the catalog check",
+				zap.String("error", replication.ScrubSecrets(err.Error())))
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+func (s *sidecar) Run(ctx context.Context) error {
+	if err := s.checkCatalog(ctx); err != nil {
+		return fmt.Errorf("catalog check: %w", err)
+	}
+	return runAll(ctx, s.inv.Run, s.stream.Run, s.monitor.Run, s.beats.Run, s.gate.Run)
+}
+
+func (s *sidecar) Close() {
+	s.stream.Close()
+	s.inv.Close()
+	s.gate.Close()
+}
+
+func (s *sidecar) ready() error {
+	st := s.stream.Status()
+	switch {
+	case st.Standby:
+		return fmt.Errorf("standing by: another sidecar holds slot %s", st.Slot)
+	case !st.Streaming:
+		return fmt.Errorf("not streaming from the primary: %s", replication.ScrubSecrets(st.LastError))
+	}
+	for _, srv := range s.inv.Stats().ServersUp {
+		if !srv.Up {
+			return fmt.Errorf("memcached %s unreachable", srv.Addr)
+		}
+	}
+	if r, ok := s.gate.(*invalidator.ReplicaGate); ok && !r.Status().Up {
+		return fmt.Errorf("replica unreachable: invalidations are held")
+	}
+	return nil
+}
+
+func (s *sidecar) status() region.NodeStatus {
+	now := time.Now()
+	st := s.stream.Status()
+	slot := s.monitor.Status()
+	inv := s.inv.Stats()
+	ns := region.NodeStatus{
+		Active:              st.Streaming && !st.Standby,
+		Slot:                &region.SlotStatus{Name: st.Slot, ReceivedLSN: st.ReceivedLSN.String(), ConfirmedLSN: slot.ConfirmedLSN.String(), PrimaryLSN: slot.PrimaryLSN.String(), RetainedWALBytes: slot.RetainedBytes, WarnBytes: s.cfg.Postgres.RetainedWALWarnBytes, WALStatus: slot.WALStatus, Streaming: st.Streaming},
+		E2ELag:              s.e2e.Stats(now),
+		InvalidationsPerSec: inv.InvalidationsPerSec,
+		QueueDepth:          inv.QueueDepth,
+	}
+	for _, srv := range inv.ServersUp {
+		ns.Memcached = append(ns.Memcached, region.ServerStatus{Addr: srv.Addr, Up: srv.Up})
+	}
+	if r, ok := s.gate.(*invalidator.ReplicaGate); ok {
+		rs := r.Status()
+		ns.Replica = &region.ReplicaStatus{Up: rs.Up, ReplayLSN: rs.ReplayLSN.String(), LagBytes: rs.LagBytes, LagSeconds: rs.LagSeconds}
+	}
+	if err := s.ready(); err != nil {
+		ns.Problems = append(ns.Problems, err.Error())
+	}
+	if slot.Warn {
+		ns.Problems = append(ns.Problems, fmt.Sprintf("slot retains %d bytes of WAL (warn at %d)", slot.RetainedBytes, s.cfg.Postgres.RetainedWALWarnBytes))
+	}
+	ns.Healthy = len(ns.Problems) == 0 || (st.Standby && len(ns.Problems) == 1)
+	return ns
+}

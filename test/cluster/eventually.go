@@ -1,0 +1,34 @@
+package cluster
+
+import (
+	"testing"
+	"time"
+)
+
+// pollInterval is short because conditions here are cheap local checks and
+// tests should notice a change quickly; it is not a timing assertion.
+const pollInterval = 10 * time.Millisecond
+
+// Eventually polls cond until it returns nil, and fails the test with the
+// last error if that has not happened within timeout.
+func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
+	t.Helper()
+	if err := poll(timeout, cond); err != nil {
+		t.Fatalf("condition not met within %s: %v", timeout, err)
+	}
+}
+
+// poll is Eventually for code that reports errors instead of failing a test.
+func poll(timeout time.Duration, cond func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(pollInterval)
+	}
+}

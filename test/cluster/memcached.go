@@ -1,0 +1,190 @@
+package cluster
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// MemcachedBin is the memcached binary the harness runs.
+const MemcachedBin = "/usr/bin/memcached"
+
+const mcReadyTimeout = 10 * time.Second
+
+// Memcached is one memcached server on 127.0.0.1.
+type Memcached struct {
+	args []string
+	port int
+	out  *RingBuffer
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// MCOption configures StartMemcached.
+type MCOption func(*mcConfig)
+
+type mcConfig struct {
+	memoryMB int
+	itemSize string
+	conns    int
+	extra    []string
+}
+
+// WithMemoryMB sets -m, the cache size in megabytes (default 64).
+func WithMemoryMB(mb int) MCOption { return func(c *mcConfig) { c.memoryMB = mb } }
+
+// WithItemSize sets -I, the largest item (e.g. "2m").
+func WithItemSize(size string) MCOption { return func(c *mcConfig) { c.itemSize = size } }
+
+// WithMaxConns sets -c, the connection limit.
+func WithMaxConns(n int) MCOption { return func(c *mcConfig) { c.conns = n } }
+
+// WithMCArgs appends raw memcached arguments.
+func WithMCArgs(args ...string) MCOption {
+	return func(c *mcConfig) { c.extra = append(c.extra, args...) }
+}
+
+// StartMemcached starts memcached on a free port and returns once it answers
+// "version". It is killed at t.Cleanup.
+func StartMemcached(t testing.TB, opts ...MCOption) *Memcached {
+	t.Helper()
+	cfg := mcConfig{memoryMB: 64}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m := &Memcached{out: NewRingBuffer(64 << 10)}
+	m.args = []string{"-U", "0", "-m", strconv.Itoa(cfg.memoryMB)}
+	if cfg.itemSize != "" {
+		m.args = append(m.args, "-I", cfg.itemSize)
+	}
+	if cfg.conns > 0 {
+		m.args = append(m.args, "-c", strconv.Itoa(cfg.conns))
+	}
+	if os.Geteuid() == 0 {
+		m.args = append(m.args, "-u", "nobody")
+	}
+	m.args = append(m.args, cfg.extra...)
+	t.Cleanup(func() {
+		m.stop()
+		if t.Failed() {
+			t.Logf("memcached %s output:\n%s", m.Addr(), tailLines(m.out.String(), logTailLines))
+		}
+	})
+
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if m.port, err = freePort(); err != nil {
+			break
+		}
+		if err = m.start(); err == nil || !strings.Contains(m.out.String(), "failed to listen") {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("start memcached: %v", err)
+	}
+	return m
+}
+
+// Addr is host:port.
+func (m *Memcached) Addr() string { return fmt.Sprintf("127.0.0.1:%d", m.port) }
+
+// Port is the TCP port, stable across Kill/Restart.
+func (m *Memcached) Port() int { return m.port }
+
+func (m *Memcached) start() error {
+	args := append([]string{"-l", "127.0.0.1", "-p", strconv.Itoa(m.port)}, m.args...)
+	cmd := exec.Command(MemcachedBin, args...)
+	cmd.Stdout, cmd.Stderr = m.out, m.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("exec memcached: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	m.mu.Lock()
+	m.cmd, m.exited = cmd, exited
+	m.mu.Unlock()
+
+	err := poll(mcReadyTimeout, func() error {
+		select {
+		case <-exited:
+			return errExited
+		default:
+		}
+		return mcVersion(m.Addr())
+	})
+	if err != nil {
+		m.stop()
+		return fmt.Errorf("memcached on port %d not ready: %w\n%s", m.port, err, tailLines(m.out.String(), logTailLines))
+	}
+	return nil
+}
+
+func mcVersion(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("version\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "VERSION ") {
+		return fmt.Errorf("unexpected reply to version: %q", line)
+	}
+	return nil
+}
+
+// stop SIGKILLs the server and waits for it; a no-op when not running.
+func (m *Memcached) stop() {
+	m.mu.Lock()
+	cmd, exited := m.cmd, m.exited
+	m.cmd, m.exited = nil, nil
+	m.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-exited
+}
+
+// Kill SIGKILLs memcached; its contents are lost.
+func (m *Memcached) Kill(t testing.TB) {
+	t.Helper()
+	m.stop()
+}
+
+// Stop stops memcached (memcached has no state worth a graceful stop).
+func (m *Memcached) Stop(t testing.TB) {
+	t.Helper()
+	m.stop()
+}
+
+// Restart kills memcached if it runs and starts it again, empty, on the
+// same port.
+func (m *Memcached) Restart(t testing.TB) {
+	t.Helper()
+	m.stop()
+	if err := m.start(); err != nil {
+		t.Fatalf("restart memcached: %v", err)
+	}
+}
+
+// Output returns what memcached printed (bounded).
+func (m *Memcached) Output() string { return m.out.String() }

@@ -1,0 +1,113 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// queryTimeout bounds one helper query so a hung server fails the test
+// instead of hanging it until the go test timeout.
+const queryTimeout = 30 * time.Second
+
+// Each helper call opens its own connection: the server may be killed and
+// restarted between calls, and tests may call helpers concurrently.
+func (p *Postgres) withConn(db string, f func(ctx context.Context, c *pgx.Conn) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+	defer cancel()
+	c, err := pgx.Connect(ctx, p.DSN(db))
+	if err != nil {
+		return fmt.Errorf("connect %s/%s: %w", p.Addr(), db, err)
+	}
+	defer c.Close(context.Background())
+	return f(ctx, c)
+}
+
+// Exec runs sql on database "postgres" and fails the test on error. Without
+// args, sql may hold several statements.
+func (p *Postgres) Exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	p.ExecDB(t, "postgres", sql, args...)
+}
+
+// ExecDB is Exec on database db.
+func (p *Postgres) ExecDB(t testing.TB, db, sql string, args ...any) {
+	t.Helper()
+	err := p.withConn(db, func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, sql, args...)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("exec %q on %s: %v", sql, db, err)
+	}
+}
+
+// CreateDB creates database name.
+func (p *Postgres) CreateDB(t testing.TB, name string) {
+	t.Helper()
+	p.Exec(t, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+}
+
+// QueryRow returns a row whose Scan runs the query; the error is returned,
+// not turned into a test failure, so tests can poll with it.
+func (p *Postgres) QueryRow(t testing.TB, db, sql string, args ...any) pgx.Row {
+	return lazyRow{p: p, db: db, sql: sql, args: args}
+}
+
+type lazyRow struct {
+	p    *Postgres
+	db   string
+	sql  string
+	args []any
+}
+
+func (r lazyRow) Scan(dest ...any) error {
+	return r.p.withConn(r.db, func(ctx context.Context, c *pgx.Conn) error {
+		if err := c.QueryRow(ctx, r.sql, r.args...).Scan(dest...); err != nil {
+			return fmt.Errorf("query %q: %w", r.sql, err)
+		}
+		return nil
+	})
+}
+
+// QueryString returns the first column of the first row in its text form
+// ("" for NULL), and fails the test on error or when there is no row.
+func (p *Postgres) QueryString(t testing.TB, db, sql string, args ...any) string {
+	t.Helper()
+	s, err := p.queryString(db, sql, args...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return s
+}
+
+func (p *Postgres) queryString(db, sql string, args ...any) (string, error) {
+	var out string
+	err := p.withConn(db, func(ctx context.Context, c *pgx.Conn) error {
+		// The simple protocol returns text for every type, so any column
+		// can be read as a string without knowing its type.
+		rows, err := c.Query(ctx, sql, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return pgx.ErrNoRows
+		}
+		if v := rows.RawValues(); len(v) > 0 && v[0] != nil {
+			out = string(v[0])
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	if err != nil {
+		return "", fmt.Errorf("query %q on %s: %w", sql, db, err)
+	}
+	return out, nil
+}

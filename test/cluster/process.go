@@ -1,0 +1,110 @@
+package cluster
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// processOutputBytes bounds the output kept per process.
+const processOutputBytes = 1 << 20
+
+// Process is a child process (typically the cachesync binary) whose output
+// is captured.
+type Process struct {
+	name string
+	cmd  *exec.Cmd
+	out  *RingBuffer
+
+	exited  chan struct{}
+	waitErr error // set before exited is closed
+
+	killOnce sync.Once
+}
+
+// StartProcess runs bin with args, capturing stdout and stderr. It is killed
+// at t.Cleanup, and its output is logged if the test failed.
+func StartProcess(t testing.TB, name string, bin string, args ...string) *Process {
+	t.Helper()
+	return StartProcessEnv(t, name, nil, bin, args...)
+}
+
+// StartProcessEnv is StartProcess with extra environment variables
+// ("KEY=value") added to the test's environment.
+func StartProcessEnv(t testing.TB, name string, env []string, bin string, args ...string) *Process {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	p := &Process{name: name, cmd: cmd, out: NewRingBuffer(processOutputBytes), exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	// Own process group so Kill also reaches anything it spawned; parent
+	// death signal so nothing outlives a crashed test binary.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s (%s): %v", name, bin, err)
+	}
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("%s (pid %d) output:\n%s", p.name, p.Pid(), p.Logs())
+		}
+	})
+	return p
+}
+
+// Pid is the process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Logs returns the captured stdout and stderr (the last MiB).
+func (p *Process) Logs() string { return p.out.String() }
+
+// Signal sends sig to the process (not its group), e.g. SIGTERM to test a
+// graceful shutdown.
+func (p *Process) Signal(sig os.Signal) error {
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %s: %w", p.name, err)
+	}
+	return nil
+}
+
+// Kill SIGKILLs the process group and waits for the process to exit. Safe to
+// call more than once and after the process exited.
+func (p *Process) Kill() {
+	p.killOnce.Do(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = syscall.Kill(-p.Pid(), syscall.SIGKILL)
+		}
+		<-p.exited
+	})
+}
+
+// Wait waits up to timeout for the process to exit and returns its exit
+// error (nil on status 0), or a timeout error while it still runs.
+func (p *Process) Wait(timeout time.Duration) error {
+	select {
+	case <-p.exited:
+		return p.waitErr
+	case <-time.After(timeout):
+		return fmt.Errorf("%s (pid %d) still running after %s", p.name, p.Pid(), timeout)
+	}
+}
+
+// Exited reports whether the process has exited.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
