@@ -19,7 +19,9 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	backends := fs.String("backends", "", "without --config: memcached servers, host:port,host:port")
 	hash := fs.String("hash", "ketama", "without --config: ketama or crc32")
 	allowFlush := fs.Bool("allow-flush", false, "without --config: pass flush_all to every server")
-	httpListen := fs.String("http", "", "without --config: dashboard and /metrics address (empty: none)")
+	httpListen := fs.String("http", "", "dashboard and /metrics address; overrides http.listen (without --config, empty: none)")
+	bind := fs.String("bind", "", "memberlist gossip address; overrides cluster.bind (so a sidecar's file can serve a proxy on the same host)")
+	join := fs.String("join", "", "memberlist addresses to join, A,B; overrides cluster.join")
 	dev := fs.Bool("dev", false, "human-readable console logs instead of JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -33,6 +35,9 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 		var err error
 		if cfg, err = loadConfig(*path, "proxy"); err != nil {
 			return err
+		}
+		if *httpListen != "" {
+			cfg.HTTP.Listen = *httpListen
 		}
 	case *listen != "" && *backends != "":
 		cfg = defaultConfig()
@@ -48,6 +53,12 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	default:
 		fmt.Fprintln(stderr, "proxy needs --config FILE, or --listen ADDR and --backends A,B")
 		return errUsage
+	}
+	if *bind != "" {
+		cfg.Cluster.Bind = *bind
+	}
+	if *join != "" {
+		cfg.Cluster.Join = splitList(*join)
 	}
 	log, err := newLogger(*dev)
 	if err != nil {

@@ -47,16 +47,16 @@ type sidecar struct {
 	stream  *replication.Stream
 	monitor *replication.Monitor
 	beats   *replication.Heartbeater
-	gate    statusGate
+	gate    closingGate
+	replica *invalidator.ReplicaGate // nil in a region that reads the primary
 	node    *region.Node
 	e2e     *region.LagWindow
 }
 
-// statusGate is a gate that can say how its database is doing.
-type statusGate interface {
+// closingGate is a gate that holds a database connection.
+type closingGate interface {
 	invalidator.Gate
-	Run(ctx context.Context) error
-	Close()
+	Close() error
 }
 
 // streamAcker breaks the cycle between the invalidator (which acks) and the
@@ -81,7 +81,7 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	icfg.BatchSize = cfg.Memcache.BatchSize
 	icfg.BatchDelay = cfg.Memcache.BatchDelay
 	icfg.Acker = acker
-	icfg.Logger = log.Named("invalidator")
+	icfg.Logger = log
 	icfg.Registerer = m.reg
 	icfg.OnHeartbeat = func(node string, sent, done time.Time) {
 		if node == cfg.Node {
@@ -89,9 +89,14 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 		}
 	}
 	if cfg.Postgres.Replica != "" {
-		s.gate = invalidator.NewReplicaGate(cfg.Postgres.Replica, log.Named("gate"))
+		gc := invalidator.DefaultReplicaGateConfig()
+		gc.DSN, gc.Logger = cfg.Postgres.Replica, log
+		s.replica = invalidator.NewReplicaGate(gc)
+		s.gate = s.replica
 	} else {
-		s.gate = invalidator.NewPrimaryVisibility(cfg.Postgres.Source, log.Named("gate"))
+		gc := invalidator.DefaultPrimaryVisibilityConfig()
+		gc.DSN, gc.Logger = cfg.Postgres.Source, log
+		s.gate = invalidator.NewPrimaryVisibility(gc)
 	}
 	icfg.Gate = s.gate
 	inv, err := invalidator.New(icfg)
@@ -181,7 +186,25 @@ func (s *sidecar) Run(ctx context.Context) error {
 	if err := s.checkCatalog(ctx); err != nil {
 		return fmt.Errorf("catalog check: %w", err)
 	}
-	return runAll(ctx, s.inv.Run, s.stream.Run, s.monitor.Run, s.beats.Run, s.gate.Run)
+	return runAll(ctx, s.inv.Run, s.stream.Run, s.monitor.Run, s.beats.Run, s.watchReplica)
+}
+
+// watchReplica keeps the replica's figures fresh for the dashboard while no
+// batch waits at the gate (the gate polls on its own while one does).
+func (s *sidecar) watchReplica(ctx context.Context) error {
+	if s.replica == nil {
+		return nil
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		s.replica.Refresh(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 func (s *sidecar) Close() {
@@ -203,7 +226,7 @@ func (s *sidecar) ready() error {
 			return fmt.Errorf("memcached %s unreachable", srv.Addr)
 		}
 	}
-	if r, ok := s.gate.(*invalidator.ReplicaGate); ok && !r.Status().Up {
+	if s.replica != nil && !s.replica.State().Up {
 		return fmt.Errorf("replica unreachable: invalidations are held")
 	}
 	return nil
@@ -224,9 +247,12 @@ func (s *sidecar) status() region.NodeStatus {
 	for _, srv := range inv.ServersUp {
 		ns.Memcached = append(ns.Memcached, region.ServerStatus{Addr: srv.Addr, Up: srv.Up})
 	}
-	if r, ok := s.gate.(*invalidator.ReplicaGate); ok {
-		rs := r.Status()
-		ns.Replica = &region.ReplicaStatus{Up: rs.Up, ReplayLSN: rs.ReplayLSN.String(), LagBytes: rs.LagBytes, LagSeconds: rs.LagSeconds}
+	if s.replica != nil {
+		rs := s.replica.State()
+		ns.Replica = &region.ReplicaStatus{Up: rs.Up, ReplayLSN: rs.ReplayLSN.String(), LagSeconds: rs.Lag.Seconds()}
+		if slot.PrimaryLSN > rs.ReplayLSN && rs.ReplayLSN != 0 {
+			ns.Replica.LagBytes = int64(slot.PrimaryLSN - rs.ReplayLSN)
+		}
 	}
 	if err := s.ready(); err != nil {
 		ns.Problems = append(ns.Problems, err.Error())

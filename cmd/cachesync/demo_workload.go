@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+)
+
+// demoLoad is the workload's shape. Rates are bounded so the demo leaves a
+// small machine usable.
+type demoLoad struct {
+	Writers, WritesPerSec int
+	Readers, ReadsPerSec  int // per region
+	CacheTTL              time.Duration
+}
+
+const demoReadTimeout = 2 * time.Second
+
+func defaultDemoLoad() demoLoad {
+	return demoLoad{Writers: 2, WritesPerSec: 120, Readers: 2, ReadsPerSec: 500, CacheTTL: time.Minute}
+}
+
+// leaseGetter is what a reader needs from the lease client: read through
+// the cache, filling on a miss under a lease.
+type leaseGetter interface {
+	GetOrFill(ctx context.Context, key string, ttl time.Duration, fill func(context.Context) ([]byte, error)) ([]byte, error)
+}
+
+// demoReader is one region's app: its lease client and its database.
+type demoReader struct {
+	region string
+	cache  leaseGetter
+	db     *pgxpool.Pool
+}
+
+// demoWorkload writes on the primary and reads through each region's proxy.
+// The stale check holds pause to stop writers while it compares.
+type demoWorkload struct {
+	load    demoLoad
+	log     *zap.Logger
+	primary *pgxpool.Pool
+	readers []demoReader
+
+	pause      sync.RWMutex
+	writes     atomic.Uint64
+	reads      atomic.Uint64
+	readErrors atomic.Uint64
+}
+
+// Run drives writers and readers until ctx is done and returns after all of
+// them have stopped.
+func (w *demoWorkload) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range w.load.Writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			every(ctx, perWorker(w.load.WritesPerSec, w.load.Writers), w.write)
+		}()
+	}
+	for _, r := range w.readers {
+		for range w.load.Readers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				every(ctx, perWorker(w.load.ReadsPerSec, w.load.Readers), func(ctx context.Context) { w.read(ctx, r) })
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+func perWorker(perSec, workers int) time.Duration {
+	return time.Duration(workers) * time.Second / time.Duration(max(perSec, 1))
+}
+
+// every calls f once per interval at most; a slow f skips ticks rather than
+// bursting to catch up, which is what keeps the rate bounded.
+func every(ctx context.Context, interval time.Duration, f func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f(ctx)
+		}
+	}
+}
+
+// write changes one row's price and, every tenth price, its name, so both
+// key templates get invalidated.
+func (w *demoWorkload) write(ctx context.Context) {
+	w.pause.RLock()
+	defer w.pause.RUnlock()
+	id := 1 + rand.IntN(demoRows)
+	_, err := w.primary.Exec(ctx, `UPDATE public.items SET price = price + 1,
+		name = CASE WHEN price % 10 = 0 THEN 'item-' || id || '-' || price ELSE name END
+		WHERE id = $1`, id)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("demo write", zap.Int("id", id), zap.Error(err))
+		}
+		return
+	}
+	w.writes.Add(1)
+}
+
+func (w *demoWorkload) read(ctx context.Context, r demoReader) {
+	id := 1 + rand.IntN(demoRows)
+	fill := func(ctx context.Context) ([]byte, error) {
+		var v string
+		if err := r.db.QueryRow(ctx, `SELECT `+demoItemSQL+` FROM public.items WHERE id = $1`, id).Scan(&v); err != nil {
+			return nil, fmt.Errorf("read item %d from %s database: %w", id, r.region, err)
+		}
+		return []byte(v), nil
+	}
+	// A reader waiting for another's fill gives up rather than piling up.
+	rctx, cancel := context.WithTimeout(ctx, demoReadTimeout)
+	defer cancel()
+	if _, err := r.cache.GetOrFill(rctx, "item:"+strconv.Itoa(id), w.load.CacheTTL, fill); err != nil {
+		if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+			w.readErrors.Add(1)
+			w.log.Debug("demo read", zap.String("region", r.region), zap.Int("id", id), zap.Error(err))
+		}
+		return
+	}
+	w.reads.Add(1)
+}
