@@ -1,0 +1,34 @@
+// Package replication consumes a PostgreSQL logical replication slot
+// (pgoutput, protocol v1) and hands committed changes to a Handler.
+//
+// What it guarantees:
+//
+//   - Changes are handed over one at a time, in commit order, framed by Begin
+//     and Commit; a transaction is never held in memory, whatever its size.
+//   - The flush position confirmed to PostgreSQL (the slot's
+//     confirmed_flush_lsn) never passes the end of a transaction the handler
+//     has not acknowledged with Stream.Ack. When nothing is in flight, the
+//     server's keepalive position is confirmed too, so an idle database does
+//     not make the slot retain WAL.
+//   - Delivery is at-least-once: after any reconnect the server replays every
+//     transaction that was not confirmed, including ones already handed over
+//     (a handler may see a Begin without the Commit of the transaction before
+//     it: that transaction was cut by the reconnect and comes again).
+//   - A slot that had to be created (first start, dropped slot, or a slot
+//     PostgreSQL invalidated with wal_status 'lost') is announced through
+//     Config.OnNewSlot before anything is consumed from it, because the
+//     changes made before its creation are unknown. If OnNewSlot fails, the
+//     new slot is dropped again so the next attempt announces it again.
+//   - Status updates are sent from their own goroutine, so a handler that
+//     blocks for back-pressure cannot make the walsender time out.
+//   - A second consumer of the same slot waits as a standby and takes over
+//     as soon as the slot is released.
+//
+// Known window: if the process dies between creating a slot and OnNewSlot
+// returning, the next start finds an existing slot and does not announce it.
+//
+// The package also offers the slot Monitor (retained WAL, lag), the
+// Heartbeater (transactional logical messages that keep an idle slot moving
+// and measure end-to-end lag), and SQLConn, a reconnecting connection for
+// pollers.
+package replication

@@ -1,0 +1,201 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// setupTimeout bounds everything before streaming starts, so a server that
+// accepts connections but never answers cannot hang the stream.
+const setupTimeout = 30 * time.Second
+
+var errStandby = errors.New("slot is active for another consumer")
+
+// session runs one replication connection: setup, then streaming until the
+// connection fails or ctx is done. streamed reports whether it got as far as
+// streaming.
+func (s *Stream) session(ctx context.Context) (streamed bool, err error) {
+	conn, err := s.setup(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = conn.Close(cctx) // the socket may already be closed: nothing to report
+	}()
+	s.m.streaming.Set(1)
+	s.setState(stateStreaming, nil)
+	return true, s.stream(ctx, conn)
+}
+
+func (s *Stream) setup(ctx context.Context) (*pgconn.PgConn, error) {
+	sctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	conn, err := pgconn.ConnectConfig(sctx, s.pgcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", s.pgcfg.Host, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = conn.Close(context.Background()) // setup failed: its error is the one that matters
+		}
+	}()
+	reason, err := s.prepareSlot(sctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		reason = s.pendingNewSlot
+	}
+	if reason != "" {
+		// A cache flush may take longer than setup; only shutdown stops it.
+		if err := s.announceNewSlot(ctx, conn, reason); err != nil {
+			return nil, err
+		}
+		s.pendingNewSlot = ""
+	}
+	args := []string{"proto_version '1'", "publication_names " + quoteLiteral(quoteIdent(s.cfg.Publication))}
+	if s.cfg.Messages {
+		args = append(args, "messages 'true'")
+	}
+	// Start at 0/0: the server resumes from the slot's confirmed_flush_lsn.
+	err = pglogrepl.StartReplication(sctx, conn, s.cfg.Slot, 0, pglogrepl.StartReplicationOptions{
+		Mode:       pglogrepl.LogicalReplication,
+		PluginArgs: args,
+	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "55006" {
+		return nil, fmt.Errorf("start replication on %s: %w (%s)", s.cfg.Slot, errStandby, pe.Message)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start replication on %s: %w", s.cfg.Slot, err)
+	}
+	ok = true
+	return conn, nil
+}
+
+// stream reads the replication protocol on this goroutine (which also runs
+// the handler) while status updates go out from another one, so that a
+// handler blocking for back-pressure cannot starve the walsender of replies.
+func (s *Stream) stream(ctx context.Context, conn *pgconn.PgConn) error {
+	ctx, cancel := context.WithCancel(ctx)
+	sock := conn.Conn()
+	w := &statusWriter{sock: sock, tr: &s.tr, confirmed: &s.confirmed, m: s.m}
+	poke := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// Reads use no context (a cancellable one costs a registration per
+		// message); shutdown unblocks them by closing the socket once.
+		<-ctx.Done()
+		_ = w.send(false) // last chance to confirm the latest acks; the socket may be gone
+		_ = sock.Close()
+	})
+	wg.Go(func() {
+		defer cancel()
+		t := time.NewTicker(s.cfg.StatusInterval)
+		defer t.Stop()
+		for {
+			var reply bool
+			select {
+			case <-ctx.Done():
+				return
+			case <-poke:
+			case <-t.C:
+				// When idle, ask for a keepalive so its position can be
+				// confirmed on the next round.
+				_, _, reply = s.tr.position()
+			}
+			if err := w.send(reply); err != nil {
+				return
+			}
+		}
+	})
+	err := s.receive(ctx, conn, poke)
+	cancel()
+	wg.Wait()
+	return err
+}
+
+func (s *Stream) receive(ctx context.Context, conn *pgconn.PgConn, poke chan<- struct{}) error {
+	d := &dispatcher{dec: newDecoder(), h: s.h, tr: &s.tr, m: s.m}
+	for {
+		msg, err := conn.ReceiveMessage(context.Background())
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("receive: %w", err)
+		}
+		switch msg := msg.(type) {
+		case *pgproto3.CopyData:
+			if len(msg.Data) == 0 {
+				continue
+			}
+			switch msg.Data[0] {
+			case pglogrepl.PrimaryKeepaliveMessageByteID:
+				ka, err := pglogrepl.ParsePrimaryKeepaliveMessage(msg.Data[1:])
+				if err != nil {
+					return fmt.Errorf("parse keepalive: %w", err)
+				}
+				s.tr.keepalive(ka.ServerWALEnd)
+				s.m.received.Set(float64(ka.ServerWALEnd))
+				if ka.ReplyRequested {
+					select {
+					case poke <- struct{}{}:
+					default:
+					}
+				}
+			case pglogrepl.XLogDataByteID:
+				x, err := pglogrepl.ParseXLogData(msg.Data[1:])
+				if err != nil {
+					return fmt.Errorf("parse xlogdata: %w", err)
+				}
+				s.tr.receive(x.WALStart)
+				if err := d.dispatch(ctx, x.WALData); err != nil {
+					return err
+				}
+			}
+		case *pgproto3.ErrorResponse:
+			return fmt.Errorf("server: %w", pgconn.ErrorResponseToPgError(msg))
+		case *pgproto3.CopyDone:
+			return errors.New("server ended the replication stream")
+		}
+	}
+}
+
+// statusWriter writes standby status updates straight to the socket: a
+// net.Conn may be written while another goroutine reads it, which pgconn's
+// own API does not allow.
+type statusWriter struct {
+	mu        sync.Mutex
+	sock      net.Conn
+	buf       []byte
+	tr        *tracker
+	confirmed interface{ Store(uint64) }
+	m         *streamMetrics
+}
+
+func (w *statusWriter) send(reply bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	write, flush, _ := w.tr.position()
+	w.buf = encodeStandbyStatus(w.buf, write, flush, time.Now(), reply)
+	_ = w.sock.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := w.sock.Write(w.buf); err != nil {
+		_ = w.sock.Close() // make the reader fail too
+		return fmt.Errorf("send standby status: %w", err)
+	}
+	w.confirmed.Store(uint64(flush))
+	w.m.confirmed.Set(float64(flush))
+	return nil
+}

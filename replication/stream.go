@@ -1,0 +1,226 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.uber.org/zap"
+)
+
+// StreamStatus is a snapshot of a Stream for dashboards and health checks.
+type StreamStatus struct {
+	Slot      string
+	Streaming bool
+	// Standby is true while another consumer holds the slot.
+	Standby     bool
+	ReceivedLSN LSN
+	AckedLSN    LSN
+	// ConfirmedLSN is the flush position last sent to the server.
+	ConfirmedLSN LSN
+	LastError    string
+	// Connected is when the current streaming session started (zero when
+	// not streaming).
+	Connected time.Time
+}
+
+// Stream consumes one logical replication slot.
+type Stream struct {
+	cfg   Config
+	pgcfg *pgconn.Config
+	h     Handler
+	log   *zap.Logger
+	m     *streamMetrics
+	tr    tracker
+
+	confirmed atomic.Uint64
+	// pendingNewSlot is a created slot whose announcement failed and could
+	// not be undone; the next session announces it before streaming.
+	pendingNewSlot string
+
+	mu        sync.Mutex
+	state     streamState
+	lastError string
+	connected time.Time
+	cancel    context.CancelFunc
+	closed    bool
+	running   bool
+}
+
+type streamState int
+
+const (
+	stateStarting streamState = iota
+	stateStreaming
+	stateStandby
+	stateDown
+)
+
+// NewStream validates cfg and prepares a Stream; it connects to nothing.
+func NewStream(cfg Config, h Handler) (*Stream, error) {
+	cfg.fillDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, errors.New("replication: nil handler")
+	}
+	pgcfg, err := pgconn.ParseConfig(cfg.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("replication: parse DSN %s: %s", RedactDSN(cfg.DSN), ScrubSecrets(err.Error()))
+	}
+	pgcfg.RuntimeParams["replication"] = "database"
+	m, err := newStreamMetrics(cfg.Registerer, cfg.Slot)
+	if err != nil {
+		return nil, err
+	}
+	return &Stream{cfg: cfg, pgcfg: pgcfg, h: h, log: cfg.Logger.With(zap.String("slot", cfg.Slot)), m: m}, nil
+}
+
+// Run consumes the slot until ctx is done or Close is called, reconnecting
+// forever with backoff. It returns nil on shutdown, and an error wrapping
+// ErrRefused when the server or the slot is configured in a way it will not
+// work with.
+func (s *Stream) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errors.New("replication: stream closed")
+	}
+	if s.running {
+		s.mu.Unlock()
+		return errors.New("replication: stream already running")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s.running, s.cancel = true, cancel
+	s.mu.Unlock()
+	defer func() {
+		cancel()
+		s.mu.Lock()
+		s.running = false
+		s.mu.Unlock()
+	}()
+
+	bo := backoff{min: s.cfg.ReconnectMin, max: s.cfg.ReconnectMax}
+	for {
+		streamed, err := s.session(ctx)
+		s.tr.reset()
+		s.m.streaming.Set(0)
+		if ctx.Err() != nil {
+			s.setState(stateDown, nil)
+			return nil
+		}
+		var wait time.Duration
+		switch {
+		case errors.Is(err, ErrRefused):
+			s.setState(stateDown, err)
+			s.log.Error("replication refused", zap.String("error", ScrubSecrets(err.Error())))
+			return err
+		case errors.Is(err, errStandby):
+			s.setState(stateStandby, err)
+			wait = s.cfg.StandbyRetry
+		default:
+			if streamed {
+				s.m.reconnects.Inc()
+				bo.reset()
+			}
+			s.setState(stateDown, err)
+			wait = bo.next()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// setState records a state change and logs it once: a retry loop that
+// fails the same way every few seconds must not flood the logs.
+func (s *Stream) setState(st streamState, err error) {
+	s.mu.Lock()
+	prev := s.state
+	s.state = st
+	if err != nil {
+		s.lastError = ScrubSecrets(err.Error())
+	}
+	if st == stateStreaming {
+		s.lastError = ""
+		s.connected = time.Now()
+	} else {
+		s.connected = time.Time{}
+	}
+	s.mu.Unlock()
+	s.m.standby.Set(b2f(st == stateStandby))
+	if prev == st {
+		if err != nil {
+			s.log.Debug("replication attempt failed", zap.String("error", ScrubSecrets(err.Error())))
+		}
+		return
+	}
+	switch st {
+	case stateStreaming:
+		s.log.Info("replication streaming")
+	case stateStandby:
+		s.log.Info("replication slot is held by another consumer: standing by to take over")
+	case stateDown:
+		if err == nil {
+			s.log.Info("replication stopped")
+			return
+		}
+		if prev == stateStreaming {
+			s.log.Warn("replication connection lost; reconnecting", zap.String("error", ScrubSecrets(err.Error())))
+		} else {
+			s.log.Warn("replication cannot start; retrying", zap.String("error", ScrubSecrets(err.Error())))
+		}
+	}
+}
+
+// Ack acknowledges that the transaction ending at end (Commit.EndLSN), and
+// every one before it, has been fully handled. Acks must come in commit
+// order; Ack may be called from any goroutine.
+func (s *Stream) Ack(end LSN) {
+	s.tr.ack(end)
+	_, acked, _ := s.tr.snapshot()
+	s.m.acked.Set(float64(acked))
+}
+
+// Status returns a snapshot of the stream.
+func (s *Stream) Status() StreamStatus {
+	received, acked, _ := s.tr.snapshot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return StreamStatus{
+		Slot:         s.cfg.Slot,
+		Streaming:    s.state == stateStreaming,
+		Standby:      s.state == stateStandby,
+		ReceivedLSN:  received,
+		AckedLSN:     acked,
+		ConfirmedLSN: LSN(s.confirmed.Load()),
+		LastError:    s.lastError,
+		Connected:    s.connected,
+	}
+}
+
+// Close stops Run (which returns once its goroutines have exited). It is
+// safe to call more than once.
+func (s *Stream) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.cancel != nil {
+		s.cancel()
+	}
+	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,146 @@
+package regions
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cachesync/cachesync/region"
+	"github.com/cachesync/cachesync/test/cluster"
+)
+
+// TestSidecarFailover runs two sidecars for one region: one holds the slot,
+// the other stands by. Killing the active one during a backlog makes the
+// standby take over, and every key of the backlog is invalidated.
+func TestSidecarFailover(t *testing.T) {
+	const rows = 3000
+	pg := cluster.StartPostgres(t)
+	pg.CreateDB(t, "app")
+	pg.ExecDB(t, "app", "CREATE TABLE items (id int PRIMARY KEY, version int NOT NULL)")
+	pg.ExecDB(t, "app", "INSERT INTO items SELECT g, 0 FROM generate_series(1, $1::int) g", rows)
+	mc := cluster.StartMemcached(t)
+
+	cfg := cluster.SidecarConfig{
+		Region: "west", Source: pg.DSN("app"), Servers: []string{mc.Addr()}, Invalidate: "delete",
+		StatusInterval: 100 * time.Millisecond, Tables: map[string][]string{"public.items": {"item:{id}"}},
+	}
+	cfg.Node = "west-1"
+	a := cluster.StartSidecar(t, cfg)
+	cfg.Node, cfg.Join = "west-2", []string{a.Config.ClusterBind}
+	b := cluster.LaunchSidecar(t, cfg)
+	cluster.Eventually(t, 30*time.Second, func() error {
+		st, err := b.Status()
+		if err != nil {
+			return err
+		}
+		if st.Active || !strings.Contains(strings.Join(st.Problems, ";"), "standing by") {
+			return fmt.Errorf("west-2 should stand by: active=%t problems=%v", st.Active, st.Problems)
+		}
+		return nil
+	})
+
+	setKeys(t, mc.Addr(), rows)
+	db, err := pgx.Connect(bg, pg.DSN("app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(bg)
+	for id := 1; id <= rows; id++ { // one transaction per row: a backlog of commits
+		if _, err := db.Exec(bg, "UPDATE items SET version = 1 WHERE id = $1", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := pg.QueryString(t, "app", "SELECT pg_current_wal_insert_lsn()::text")
+
+	a.Kill()
+	killed := time.Now()
+	cluster.Eventually(t, 30*time.Second, func() error {
+		st, err := b.Status()
+		if err != nil {
+			return err
+		}
+		if !st.Active {
+			return fmt.Errorf("west-2 not active yet: %v", st.Problems)
+		}
+		return nil
+	})
+	t.Logf("standby active %.2fs after SIGKILL of the active sidecar", time.Since(killed).Seconds())
+	confirmedPast(t, pg, "cachesync_west", end)
+	if left := presentKeys(t, mc.Addr(), rows); len(left) > 0 {
+		t.Fatalf("%d keys not invalidated after failover, e.g. %v", len(left), left[:min(5, len(left))])
+	}
+
+	// The fleet, as the new active node sees it, has the old one dead.
+	cluster.Eventually(t, 30*time.Second, func() error {
+		st, err := getStatus(b.Config.HTTPListen)
+		if err != nil {
+			return err
+		}
+		states := map[string]string{}
+		for _, m := range st.Fleet {
+			states[m.Name] = m.State
+		}
+		if states["west-1"] != region.StateDead || states["west-2"] != region.StateAlive {
+			return fmt.Errorf("fleet states %v, want west-1 dead and west-2 alive", states)
+		}
+		return nil
+	})
+}
+
+func setKeys(t *testing.T, addr string, n int) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := bufio.NewWriter(c)
+	for id := 1; id <= n; id++ {
+		fmt.Fprintf(w, "set item:%d 0 0 1 noreply\r\nx\r\n", id)
+	}
+	fmt.Fprintf(w, "mn\r\n")
+	w.Flush()
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != "MN\r\n" {
+		t.Fatalf("set keys: %q %v", line, err)
+	}
+	if left := presentKeys(t, addr, n); len(left) != n {
+		t.Fatalf("only %d of %d keys set", len(left), n)
+	}
+}
+
+// presentKeys lists the keys item:1..n that memcached still holds.
+func presentKeys(t *testing.T, addr string, n int) []string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := bufio.NewWriter(c)
+	for id := 1; id <= n; id++ {
+		fmt.Fprintf(w, "mg item:%d k q\r\n", id)
+	}
+	fmt.Fprintf(w, "mn\r\n")
+	w.Flush()
+	r := bufio.NewReader(c)
+	var present []string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "MN\r\n" {
+			return present
+		}
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "HD" {
+			present = append(present, strings.TrimPrefix(f[1], "k"))
+		}
+	}
+}
