@@ -1,0 +1,142 @@
+package invalidator
+
+import (
+	"context"
+	"time"
+
+	"github.com/cachesync/cachesync/replication"
+)
+
+// batch is the unit of gating and delivery: distinct keys plus what
+// delivering them completes (acks, heartbeats, a flush).
+type batch struct {
+	keys []string
+	seen map[string]struct{}
+	// newest is the last transaction with an event in the batch; newestEnd
+	// is its end LSN when its COMMIT is in the batch.
+	newest    *txn
+	newestEnd replication.LSN
+	xids      []uint32
+	// ackEnd is the end LSN of the last transaction committed in the batch.
+	ackEnd      replication.LSN
+	hbs         []heartbeat
+	flush       bool
+	firstCommit time.Time
+}
+
+func newBatch() *batch { return &batch{seen: map[string]struct{}{}} }
+
+func (b *batch) reset() {
+	clear(b.seen)
+	b.keys = b.keys[:0]
+	b.xids = b.xids[:0]
+	b.hbs = b.hbs[:0]
+	b.newest, b.newestEnd, b.ackEnd, b.flush, b.firstCommit = nil, 0, 0, false, time.Time{}
+}
+
+func (b *batch) empty() bool { return b.newest == nil }
+
+func (b *batch) track(t *txn) {
+	if t == b.newest {
+		return
+	}
+	b.newest, b.newestEnd = t, 0
+	if t.xid != 0 && !containsXid(b.xids, t.xid) {
+		b.xids = append(b.xids, t.xid)
+	}
+	if b.firstCommit.IsZero() {
+		b.firstCommit = t.commitTime
+	}
+}
+
+func containsXid(xs []uint32, x uint32) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// add puts ev in the batch and reports whether the batch must be sealed now.
+func (inv *Invalidator) add(b *batch, ev event) bool {
+	b.track(ev.tx)
+	switch ev.kind {
+	case evKey:
+		if _, dup := b.seen[ev.key]; !dup {
+			b.seen[ev.key] = struct{}{}
+			b.keys = append(b.keys, ev.key)
+			inv.batchKeys.Store(int64(len(b.keys)))
+		}
+		return len(b.keys) >= inv.cfg.BatchSize
+	case evCommit:
+		b.ackEnd = ev.end
+		b.newestEnd = ev.end
+		// Sealing at a commit boundary once the batch spans a quantum keeps
+		// a commit from waiting for the replay of much later ones.
+		return inv.cfg.Gate != nil && !ev.tx.commitTime.IsZero() &&
+			ev.tx.commitTime.Sub(b.firstCommit) >= inv.cfg.GateQuantum
+	case evHeartbeat:
+		b.hbs = append(b.hbs, ev.hb)
+	case evFlush:
+		b.flush = true
+		return true
+	}
+	return false
+}
+
+const healthInterval = 2 * time.Second
+
+// collect fills b until it is sealed: full, flushed, a gate quantum, or
+// BatchDelay after its first event. While idle it probes the servers on
+// every health tick so their state stays current.
+func (inv *Invalidator) collect(ctx context.Context, b *batch, health <-chan time.Time) error {
+	if inv.addCarry(b) {
+		return nil
+	}
+	for b.empty() {
+		select {
+		case chunk := <-inv.queue:
+			if inv.addChunk(b, chunk) {
+				return nil
+			}
+		case <-health:
+			inv.probe(ctx)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	deadline := time.NewTimer(inv.cfg.BatchDelay)
+	defer deadline.Stop()
+	for {
+		select {
+		case chunk := <-inv.queue:
+			if inv.addChunk(b, chunk) {
+				return nil
+			}
+		case <-deadline.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// addChunk adds events until the batch is sealed; the rest waits in carry.
+func (inv *Invalidator) addChunk(b *batch, chunk []event) bool {
+	inv.carry = chunk
+	return inv.addCarry(b)
+}
+
+func (inv *Invalidator) addCarry(b *batch) bool {
+	for i, ev := range inv.carry {
+		if inv.add(b, ev) {
+			inv.queued.Add(-int64(i + 1))
+			inv.carry = inv.carry[i+1:]
+			return true
+		}
+	}
+	inv.queued.Add(-int64(len(inv.carry)))
+	inv.carry = nil
+	return false
+}

@@ -1,0 +1,201 @@
+package invalidator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cachesync/cachesync/invalidator/keys"
+	"github.com/cachesync/cachesync/replication"
+	"go.uber.org/zap"
+)
+
+// ErrClosed is returned by Handler calls after Close.
+var ErrClosed = errors.New("invalidator closed")
+
+var _ replication.Handler = (*Invalidator)(nil)
+
+// Relation binds a configured table's rule to the relation's columns and
+// refuses a relation whose columns or replica identity can no longer name
+// every key.
+func (inv *Invalidator) Relation(ctx context.Context, rel *replication.Relation) error {
+	t, ok := inv.tables[rel.QualifiedName()]
+	if !ok {
+		delete(inv.rels, rel.ID)
+		return nil
+	}
+	if err := checkRelation(rel, t); err != nil {
+		// Logged as well as returned: this stops the stream, and the
+		// operator must see why wherever the caller's error ends up.
+		inv.log.Error("refusing relation: invalidations would be lost", zap.Error(err))
+		return fmt.Errorf("relation %s: %w", rel.QualifiedName(), err)
+	}
+	inv.rels[rel.ID] = newRelRules(rel, t)
+	return nil
+}
+
+// Begin opens a transaction. A Begin without the previous transaction's
+// Commit means replication cut that transaction; it comes again, so the keys
+// already queued are merely delivered twice.
+func (inv *Invalidator) Begin(ctx context.Context, b replication.Begin) error {
+	inv.cur = &txn{final: b.FinalLSN, xid: b.Xid, commitTime: b.CommitTime}
+	return nil
+}
+
+// Change queues the keys of a changed row; it blocks while the queue is full.
+func (inv *Invalidator) Change(ctx context.Context, c *replication.Change) error {
+	if c.Op == replication.Truncate {
+		return inv.truncate(ctx, c)
+	}
+	r := inv.rules(c.Rel)
+	if r == nil {
+		return nil
+	}
+	inv.keyBuf = inv.keyBuf[:0]
+	old, new := changeTuples(c)
+	for _, tpl := range r.table.templates {
+		if old != nil {
+			inv.addKey(r, c, tpl, old)
+		}
+		if new != nil {
+			inv.addKey(r, c, tpl, new)
+		}
+		if c.Op == replication.Delete && old == nil {
+			inv.keyError(r, c, tpl.String(), errNotCarried)
+		}
+	}
+	for _, k := range inv.keyBuf {
+		if err := inv.enqueue(ctx, event{kind: evKey, key: k, tx: inv.cur}, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rules returns the rule bound to rel, or nil when rel is not configured.
+func (inv *Invalidator) rules(rel *replication.Relation) *relRules {
+	if rel == nil {
+		return nil
+	}
+	if r, ok := inv.rels[rel.ID]; ok && r.rel == rel {
+		return r
+	}
+	// A change may reference a Relation this handler was not shown (a
+	// consumer that replays its cached relations after a reconnect).
+	t, ok := inv.tables[rel.QualifiedName()]
+	if !ok {
+		return nil
+	}
+	if err := checkRelation(rel, t); err != nil {
+		inv.log.Error("relation cannot name every key", zap.Error(err))
+	}
+	r := newRelRules(rel, t)
+	inv.rels[rel.ID] = r
+	return r
+}
+
+func (inv *Invalidator) addKey(r *relRules, c *replication.Change, tpl *keys.Template, t *tuple) {
+	key, err := r.render(tpl, t)
+	switch {
+	case errors.Is(err, errNull):
+		inv.log.Debug("NULL key column: no key", zap.String("table", r.table.name), zap.String("template", tpl.String()))
+	case err != nil:
+		inv.keyError(r, c, tpl.String(), err)
+	case !contains(inv.keyBuf, key):
+		inv.keyBuf = append(inv.keyBuf, key)
+	}
+}
+
+func (inv *Invalidator) keyError(r *relRules, c *replication.Change, tpl string, err error) {
+	inv.metrics.keyErrors.Inc()
+	inv.keyErrors.Add(1)
+	inv.keyErrLog.log(func(suppressed int) {
+		inv.log.Error("cannot render a key of a changed row; that key is not invalidated",
+			zap.String("table", r.table.name), zap.String("op", c.Op.String()),
+			zap.String("template", tpl), zap.Error(err), zap.Int("suppressed_since_last", suppressed))
+	})
+}
+
+func (inv *Invalidator) truncate(ctx context.Context, c *replication.Change) error {
+	flush := false
+	for _, rel := range c.Truncated {
+		t, ok := inv.tables[rel.QualifiedName()]
+		if !ok {
+			continue
+		}
+		inv.metrics.truncates.Inc()
+		inv.truncates.Add(1)
+		if t.truncate == TruncateFlush {
+			flush = true
+			inv.log.Warn("TRUNCATE of a configured table: flushing every memcached server", zap.String("table", t.name))
+			continue
+		}
+		inv.log.Error("TRUNCATE of a configured table: its keys cannot be named and are NOT invalidated; "+
+			"flush memcached or set truncate: flush for this table", zap.String("table", t.name))
+	}
+	if !flush {
+		return nil
+	}
+	return inv.enqueue(ctx, event{kind: evFlush, tx: inv.cur}, true)
+}
+
+// Message reports heartbeats once everything before them is delivered.
+func (inv *Invalidator) Message(ctx context.Context, m replication.Message) error {
+	if m.Prefix != HeartbeatPrefix {
+		return nil
+	}
+	hb, ok := parseHeartbeat(m.Content)
+	if !ok {
+		inv.log.Warn("malformed heartbeat message", zap.ByteString("content", m.Content))
+		return nil
+	}
+	tx := inv.cur
+	if !m.Transactional || tx == nil {
+		// Not part of a transaction: gate on the message's own position.
+		tx = &txn{final: m.LSN}
+	}
+	return inv.enqueue(ctx, event{kind: evHeartbeat, tx: tx, hb: hb}, !m.Transactional)
+}
+
+// Commit closes the transaction; its end LSN is acked once delivered.
+func (inv *Invalidator) Commit(ctx context.Context, c replication.Commit) error {
+	tx := inv.cur
+	if tx == nil {
+		tx = &txn{final: c.CommitLSN, commitTime: c.CommitTime}
+	}
+	inv.cur = nil
+	return inv.enqueue(ctx, event{kind: evCommit, tx: tx, end: c.EndLSN}, true)
+}
+
+// enqueue adds ev to the handler's current chunk and hands the chunk to the
+// delivery loop when it is full or when now is set (a transaction's end, a
+// flush, a heartbeat: whatever someone waits for). Chunks make the queue cost
+// one channel operation per queueChunk events instead of one per key.
+func (inv *Invalidator) enqueue(ctx context.Context, ev event, now bool) error {
+	if inv.chunk == nil {
+		inv.chunk = make([]event, 0, queueChunk)
+	}
+	inv.chunk = append(inv.chunk, ev)
+	if len(inv.chunk) < queueChunk && !now {
+		return nil
+	}
+	chunk := inv.chunk
+	inv.chunk = nil
+	inv.queued.Add(int64(len(chunk)))
+	select {
+	case inv.queue <- chunk:
+		return nil
+	default:
+	}
+	// Full: wait, which is the back-pressure that keeps memory bounded.
+	select {
+	case inv.queue <- chunk:
+		return nil
+	case <-ctx.Done():
+		inv.queued.Add(-int64(len(chunk)))
+		return ctx.Err()
+	case <-inv.closed:
+		inv.queued.Add(-int64(len(chunk)))
+		return ErrClosed
+	}
+}

@@ -1,0 +1,20 @@
+package invalidator
+
+import (
+	"time"
+
+	"github.com/cachesync/cachesync/replication"
+)
+
+// HeartbeatPrefix is the logical message prefix of heartbeats.
+const HeartbeatPrefix = replication.HeartbeatPrefix
+
+type heartbeat struct {
+	node string
+	sent time.Time
+}
+
+func parseHeartbeat(content []byte) (heartbeat, bool) {
+	node, sent, ok := replication.ParseHeartbeat(content)
+	return heartbeat{node: node, sent: sent}, ok
+}

@@ -1,0 +1,134 @@
+package invalidator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cachesync/cachesync/lease/ring"
+	"go.uber.org/zap"
+)
+
+// Invalidator implements replication.Handler: Handler calls queue keys, Run
+// delivers them and acks transactions.
+type Invalidator struct {
+	cfg     Config
+	log     *zap.Logger
+	tables  map[string]*compiledTable
+	ring    ring.Ring
+	servers []*server
+	metrics *metrics
+
+	queue     chan []event
+	queued    atomic.Int64 // events in queue and carry
+	closed    chan struct{}
+	closeOnce sync.Once
+	running   atomic.Bool
+
+	// Handler state: Handler calls come from one goroutine.
+	rels   map[uint32]*relRules
+	cur    *txn
+	keyBuf []string
+	chunk  []event
+
+	// carry holds the rest of a chunk after its batch was sealed (loop only).
+	carry []event
+
+	invalidations atomic.Uint64
+	keyErrors     atomic.Uint64
+	truncates     atomic.Uint64
+	batchKeys     atomic.Int64
+	lastDelivered atomic.Int64
+	rate          rateMeter
+	keyErrLog     rateLog
+
+	// newBackend opens a server connection; tests replace it.
+	newBackend func(addr string) backend
+}
+
+// New validates cfg and builds an Invalidator. It starts nothing.
+func New(cfg Config) (*Invalidator, error) {
+	tables, err := cfg.validate()
+	if err != nil {
+		return nil, fmt.Errorf("invalidator config: %w", err)
+	}
+	r, err := ring.New(cfg.Hash, cfg.Servers)
+	if err != nil {
+		return nil, fmt.Errorf("invalidator config: %w", err)
+	}
+	inv := &Invalidator{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		tables:    tables,
+		ring:      r,
+		queue:     make(chan []event, max(1, cfg.MaxQueued/queueChunk)),
+		closed:    make(chan struct{}),
+		rels:      map[uint32]*relRules{},
+		keyErrLog: rateLog{interval: time.Second},
+	}
+	if inv.log == nil {
+		inv.log = zap.NewNop()
+	}
+	inv.log = inv.log.Named("invalidator")
+	inv.metrics, err = newMetrics(cfg.Registerer, func() float64 { return float64(inv.queueDepth()) })
+	if err != nil {
+		return nil, fmt.Errorf("invalidator metrics: %w", err)
+	}
+	inv.newBackend = func(addr string) backend { return newMCConn(addr, &inv.cfg) }
+	for _, addr := range cfg.Servers {
+		inv.servers = append(inv.servers, &server{addr: addr, upGauge: inv.metrics.up.WithLabelValues(addr)})
+	}
+	return inv, nil
+}
+
+// Close stops Run and unblocks Handler calls. Safe to call more than once.
+func (inv *Invalidator) Close() {
+	inv.closeOnce.Do(func() { close(inv.closed) })
+}
+
+// Run delivers queued keys until ctx ends or Close is called, and returns
+// after every goroutine it started has exited. Keys still queued then are
+// not acked, so replication sends them again after a restart.
+func (inv *Invalidator) Run(ctx context.Context) error {
+	if !inv.running.CompareAndSwap(false, true) {
+		return errors.New("invalidator: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-inv.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	defer wg.Wait()
+	for _, s := range inv.servers {
+		s.be = inv.newBackend(s.addr)
+	}
+	defer func() {
+		for _, s := range inv.servers {
+			s.be.close()
+		}
+	}()
+	inv.probe(ctx)
+	b := newBatch()
+	health := time.NewTicker(healthInterval)
+	defer health.Stop()
+	for {
+		if err := inv.collect(ctx, b, health.C); err != nil {
+			return nil // ctx ended or Close: a normal stop
+		}
+		if err := inv.process(ctx, b); err != nil {
+			return nil
+		}
+		b.reset()
+		inv.batchKeys.Store(0)
+	}
+}

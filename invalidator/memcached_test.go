@@ -1,0 +1,305 @@
+package invalidator
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachesync/cachesync/replication"
+	"github.com/cachesync/cachesync/test/cluster"
+)
+
+// mc is a raw memcached client for checking what the invalidator did.
+type mc struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialMC(t *testing.T, addr string) *mc {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &mc{t: t, conn: c, r: bufio.NewReader(c)}
+}
+
+func (m *mc) cmd(req string) string {
+	m.t.Helper()
+	m.conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := m.conn.Write([]byte(req)); err != nil {
+		m.t.Fatal(err)
+	}
+	line, err := m.r.ReadString('\n')
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return strings.TrimRight(line, "\r\n")
+}
+
+func (m *mc) set(key, val string) {
+	m.t.Helper()
+	if got := m.cmd(fmt.Sprintf("set %s 0 0 %d\r\n%s\r\n", key, len(val), val)); got != "STORED" {
+		m.t.Fatalf("set %s: %s", key, got)
+	}
+}
+
+// state reads key with mg and reports "fresh", "stale" or "missing". The
+// first mg of a stale item takes its lease, so each key is read once.
+func (m *mc) state(key string) string {
+	m.t.Helper()
+	line := m.cmd("mg " + key + " v\r\n")
+	switch {
+	case line == "EN":
+		return "missing"
+	case strings.HasPrefix(line, "VA "):
+		if _, err := m.r.ReadString('\n'); err != nil {
+			m.t.Fatal(err)
+		}
+		for _, f := range strings.Fields(line)[2:] {
+			if f == "X" {
+				return "stale"
+			}
+		}
+		return "fresh"
+	}
+	m.t.Fatalf("mg %s: %s", key, line)
+	return ""
+}
+
+// startReal runs an Invalidator against real memcached servers.
+func startReal(t *testing.T, cfg Config) (*Invalidator, *fakeAcker, context.Context) {
+	t.Helper()
+	ack := &fakeAcker{}
+	cfg.Acker = ack
+	inv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- inv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		inv.Close()
+	})
+	if err := inv.Relation(ctx, usersRel); err != nil {
+		t.Fatal(err)
+	}
+	return inv, ack, ctx
+}
+
+func sendTx(t *testing.T, inv *Invalidator, ctx context.Context, final, end replication.LSN, cs ...*replication.Change) {
+	t.Helper()
+	if err := inv.Begin(ctx, replication.Begin{FinalLSN: final, Xid: uint32(final)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if err := inv.Change(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := inv.Commit(ctx, replication.Commit{CommitLSN: final, EndLSN: end}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rename(id, from, to string) *replication.Change {
+	return &replication.Change{Op: replication.Update, Rel: usersRel,
+		Old: []replication.Value{txt(id), txt(from), txt("b")},
+		New: []replication.Value{txt(id), txt(to), txt("b")}}
+}
+
+func TestRealMemcachedStaleMode(t *testing.T) {
+	srv := cluster.StartMemcached(t)
+	m := dialMC(t, srv.Addr())
+	for _, k := range []string{"user:1", "user_by_name:ann", "user_by_name:anna", "user:2", "user_by_name:bob", "user:3", "user_by_name:Zo%C3%AB"} {
+		m.set(k, "v")
+	}
+	cfg := testConfig()
+	cfg.Servers = []string{srv.Addr()}
+	inv, ack, ctx := startReal(t, cfg)
+	sendTx(t, inv, ctx, 10, 11, rename("1", "ann", "anna"))
+	sendTx(t, inv, ctx, 20, 21, &replication.Change{Op: replication.Delete, Rel: usersRel,
+		Old: []replication.Value{txt("3"), txt("Zoë"), txt("b")}})
+	sendTx(t, inv, ctx, 30, 31, insert("9", "nobody")) // keys absent: NF is success
+	waitAck(t, ack, 31)
+	want := map[string]string{
+		"user:1": "stale", "user_by_name:ann": "stale", "user_by_name:anna": "stale",
+		"user:3": "stale", "user_by_name:Zo%C3%AB": "stale",
+		"user:2": "fresh", "user_by_name:bob": "fresh",
+		"user:9": "missing",
+	}
+	for k, w := range want {
+		if got := m.state(k); got != w {
+			t.Errorf("%s is %s, want %s", k, got, w)
+		}
+	}
+	if s := inv.Stats(); s.Invalidations != 7 || !s.ServersUp[0].Up || s.LastDelivered.IsZero() {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestRealMemcachedDeleteModeTwoServers(t *testing.T) {
+	a, b := cluster.StartMemcached(t), cluster.StartMemcached(t)
+	cfg := testConfig()
+	cfg.Mode = ModeDelete
+	cfg.Servers = []string{a.Addr(), b.Addr()}
+	inv, ack, ctx := startReal(t, cfg)
+	conns := []*mc{dialMC(t, a.Addr()), dialMC(t, b.Addr())}
+	var cs []*replication.Change
+	for i := 0; i < 200; i++ {
+		conns[inv.ring.Pick(fmt.Sprintf("user:%d", i))].set(fmt.Sprintf("user:%d", i), "v")
+		cs = append(cs, insert(fmt.Sprint(i), fmt.Sprint("n", i)))
+	}
+	conns[0].set("keep", "v")
+	sendTx(t, inv, ctx, 10, 11, cs...)
+	waitAck(t, ack, 11)
+	used := map[int]bool{}
+	for i := 0; i < 200; i++ {
+		k := fmt.Sprintf("user:%d", i)
+		s := inv.ring.Pick(k)
+		used[s] = true
+		if got := conns[s].state(k); got != "missing" {
+			t.Fatalf("%s on server %d is %s after delete", k, s, got)
+		}
+	}
+	if !used[0] || !used[1] || conns[0].state("keep") != "fresh" {
+		t.Fatalf("servers used %v", used)
+	}
+}
+
+// While the path to memcached is cut nothing is acked; after it heals
+// everything is delivered and acked.
+func TestRealMemcachedPartition(t *testing.T) {
+	srv := cluster.StartMemcached(t)
+	proxy := cluster.NewTCPProxy(t, srv.Addr())
+	m := dialMC(t, srv.Addr())
+	m.set("user:1", "v")
+	m.set("user:2", "v")
+	cfg := testConfig()
+	cfg.Servers = []string{proxy.Addr()}
+	cfg.OpTimeout = 300 * time.Millisecond
+	cfg.DialTimeout = 300 * time.Millisecond
+	cfg.RetryMax = 50 * time.Millisecond
+	inv, ack, ctx := startReal(t, cfg)
+	sendTx(t, inv, ctx, 10, 11, insert("1", "a"))
+	waitAck(t, ack, 11)
+	proxy.Cut()
+	sendTx(t, inv, ctx, 20, 21, insert("2", "b"))
+	sendTx(t, inv, ctx, 30, 31)
+	cluster.Eventually(t, 5*time.Second, func() error {
+		if inv.Stats().ServersUp[0].Up {
+			return errors.New("server still up")
+		}
+		return nil
+	})
+	if got := ack.last(); got != 11 {
+		t.Fatalf("acked %s while cut", got)
+	}
+	if got := m.state("user:2"); got != "fresh" {
+		t.Fatalf("user:2 is %s while cut", got)
+	}
+	proxy.Heal()
+	waitAck(t, ack, 31)
+	// The previous mg took the lease of nothing (the item was fresh); now
+	// it must be stale.
+	if got := m.state("user:2"); got != "stale" {
+		t.Fatalf("user:2 is %s after heal", got)
+	}
+	if !inv.Stats().ServersUp[0].Up {
+		t.Fatal("server not back up")
+	}
+}
+
+// A restarted memcached (empty, same port) is reconnected to.
+func TestRealMemcachedRestart(t *testing.T) {
+	srv := cluster.StartMemcached(t)
+	cfg := testConfig()
+	cfg.Servers = []string{srv.Addr()}
+	cfg.RetryMax = 50 * time.Millisecond
+	inv, ack, ctx := startReal(t, cfg)
+	sendTx(t, inv, ctx, 10, 11, insert("1", "a"))
+	waitAck(t, ack, 11)
+	srv.Kill(t)
+	sendTx(t, inv, ctx, 20, 21, insert("2", "b"))
+	cluster.Eventually(t, 5*time.Second, func() error {
+		if inv.Stats().ServersUp[0].Up {
+			return errors.New("server still up")
+		}
+		return nil
+	})
+	if ack.last() != 11 {
+		t.Fatalf("acked %s while memcached was dead", ack.last())
+	}
+	srv.Restart(t)
+	waitAck(t, ack, 21)
+}
+
+func TestRealFlushAll(t *testing.T) {
+	srv := cluster.StartMemcached(t)
+	m := dialMC(t, srv.Addr())
+	m.set("x", "v")
+	cfg := testConfig()
+	cfg.Servers = []string{srv.Addr()}
+	inv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.FlushAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.state("x"); got != "missing" {
+		t.Fatalf("x is %s after FlushAll", got)
+	}
+}
+
+// BenchmarkRealDelivery measures keys per second from Change calls to
+// memcached acknowledgement, on one real memcached.
+func BenchmarkRealDelivery(b *testing.B) {
+	srv := cluster.StartMemcached(b)
+	cfg := testConfig()
+	cfg.Servers = []string{srv.Addr()}
+	cfg.Tables = map[string]TableRule{"public.users": {Keys: []string{"user:{id}"}}}
+	ack := &fakeAcker{}
+	cfg.Acker = ack
+	inv, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- inv.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	if err := inv.Relation(ctx, usersRel); err != nil {
+		b.Fatal(err)
+	}
+	c := &replication.Change{Op: replication.Insert, Rel: usersRel, New: []replication.Value{txt(""), txt("n"), txt("b")}}
+	b.ResetTimer()
+	start := time.Now()
+	_ = inv.Begin(ctx, replication.Begin{FinalLSN: 1, Xid: 1})
+	for i := 0; i < b.N; i++ {
+		c.New[0].Data = fmt.Appendf(c.New[0].Data[:0], "%d", i)
+		if err := inv.Change(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_ = inv.Commit(ctx, replication.Commit{CommitLSN: 1, EndLSN: 2})
+	cluster.Eventually(b, time.Minute, func() error {
+		if ack.last() < 2 {
+			return errors.New("not acked yet")
+		}
+		return nil
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "keys/s")
+}

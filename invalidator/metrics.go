@@ -1,0 +1,55 @@
+package invalidator
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	invalidations prometheus.Counter
+	queueKeys     prometheus.GaugeFunc
+	keyErrors     prometheus.Counter
+	truncates     prometheus.Counter
+	up            *prometheus.GaugeVec
+	delivery      prometheus.Histogram
+}
+
+// newMetrics creates the collectors and registers them when reg is set; the
+// collectors always exist so the code that updates them needs no nil checks.
+func newMetrics(reg prometheus.Registerer, depth func() float64) (*metrics, error) {
+	m := &metrics{
+		invalidations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachesync_invalidations_total",
+			Help: "Keys invalidated and acknowledged by memcached (after coalescing).",
+		}),
+		queueKeys: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "cachesync_invalidation_queue_keys",
+			Help: "Keys waiting for delivery (queued or in the batch being delivered).",
+		}, depth),
+		keyErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachesync_key_errors_total",
+			Help: "Keys of changed rows that could not be rendered (too long, column not carried).",
+		}),
+		truncates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cachesync_truncates_total",
+			Help: "TRUNCATEs of configured tables.",
+		}),
+		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cachesync_memcached_up",
+			Help: "1 when the last exchange with the memcached server succeeded.",
+		}, []string{"server"}),
+		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "cachesync_delivery_seconds",
+			Help:    "Time to deliver one batch to memcached, after its gate passed, retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.invalidations, m.queueKeys, m.keyErrors, m.truncates, m.up, m.delivery} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
