@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/cachesync/cachesync/invalidator"
@@ -128,6 +130,7 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 		WarnBytes: cfg.Postgres.RetainedWALWarnBytes, Logger: log.Named("slot"), Registerer: m.reg,
 	}
 	s.monitor = replication.NewMonitor(mcfg)
+	s.registerMetrics(m)
 	s.beats = replication.NewHeartbeater(replication.HeartbeatConfig{
 		DSN: cfg.Postgres.Source, Node: cfg.Node, Interval: cfg.Postgres.HeartbeatInterval, Logger: log.Named("heartbeat"),
 	})
@@ -151,6 +154,42 @@ func (s *sidecar) onNewSlot(ctx context.Context, reason string) error {
 }
 
 func (s *sidecar) setNode(n *region.Node) { s.node = n }
+
+// registerMetrics exports the figures that only the wiring has: the
+// heartbeat lag window and the replica as the gate sees it.
+func (s *sidecar) registerMetrics(m *metrics) {
+	for _, q := range []struct {
+		label string
+		pick  func(*region.LagStats) float64
+	}{{"0.5", func(l *region.LagStats) float64 { return l.P50 }}, {"0.99", func(l *region.LagStats) float64 { return l.P99 }}} {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "cachesync_e2e_lag_seconds",
+			Help:        "Heartbeat time from emission on the primary to invalidated in this region, over the last 5 minutes (NaN before the first).",
+			ConstLabels: prometheus.Labels{"quantile": q.label, "region": s.cfg.Region},
+		}, func() float64 {
+			if st := s.e2e.Stats(time.Now()); st != nil {
+				return q.pick(st)
+			}
+			return math.NaN()
+		}))
+	}
+	if s.replica == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cachesync_replica_up", Help: "1 when the region's replica answered the last poll; invalidations are held while 0.",
+		ConstLabels: prometheus.Labels{"region": s.cfg.Region},
+	}, func() float64 {
+		if s.replica.State().Up {
+			return 1
+		}
+		return 0
+	}))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cachesync_replica_replay_lag_seconds", Help: "now() minus the replica's last replayed commit time, as the replica reports it.",
+		ConstLabels: prometheus.Labels{"region": s.cfg.Region},
+	}, func() float64 { return s.replica.State().Lag.Seconds() }))
+}
 
 // checkCatalog refuses to start when a template cannot be rendered from
 // what the tables' replica identity sends. PostgreSQL being down is not a
