@@ -67,6 +67,9 @@ func printConfig(w io.Writer, c Config) {
 			p("  %s:", n)
 			p("    keys: [%s]", quoteAll(t.Keys))
 			p("    truncate: %s", t.Truncate)
+			if t.Value != "" {
+				p("    value: %q", t.Value)
+			}
 		}
 	}
 	p("proxy:")

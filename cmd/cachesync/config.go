@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cachesync/cachesync/invalidator/keys"
 )
 
 // Config is one node's YAML file (DESIGN.md "The commands and the config").
@@ -54,6 +55,9 @@ type MemcacheConfig struct {
 type TableConfig struct {
 	Keys     []string
 	Truncate string
+	// Value is what the app caches for a row, as a template rendered
+	// without encoding ("{id}|{name}"). Only `cachesync check` reads it.
+	Value string
 }
 
 // ProxyConfig is the lease-aware memcache proxy.
@@ -133,7 +137,7 @@ var schema = map[string]any{
 		"servers": nil, "hash": nil, "invalidate": nil, "stale_ttl": nil,
 		"batch_size": nil, "batch_delay": nil,
 	},
-	"tables": map[string]any{"*": map[string]any{"keys": nil, "truncate": nil}},
+	"tables": map[string]any{"*": map[string]any{"keys": nil, "truncate": nil, "value": nil}},
 	"proxy": map[string]any{
 		"listen": nil, "lease_ttl": nil, "hot_miss_wait": nil, "allow_flush": nil,
 		"max_conns": nil, "idle_timeout": nil, "max_item_size": nil,
@@ -382,6 +386,7 @@ func (p *parser) fill(root *yaml.Node) {
 			var t TableConfig
 			p.strs(tables, &t.Keys, name, "keys")
 			p.str(tables, &t.Truncate, name, "truncate")
+			p.str(tables, &t.Value, name, "value")
 			c.Tables[name] = t
 		}
 	}
@@ -486,7 +491,7 @@ func (p *parser) validate(role string) {
 			p.problem(key+".keys", "required: at least one key template such as \"user:{id}\"")
 		}
 		for _, k := range t.Keys {
-			if err := checkTemplate(k); err != nil {
+			if _, err := keys.Columns(k); err != nil {
 				p.problem(key+".keys", "%q: %v", k, err)
 			}
 		}
@@ -521,33 +526,5 @@ func resolveDSN(dsn *string) error {
 		return fmt.Errorf("environment variable %s is not set", v)
 	}
 	*dsn = val
-	return nil
-}
-
-var errTemplate = errors.New("bad template")
-
-// checkTemplate is the config-time shape check; invalidator/keys does the
-// rendering and owns the rules.
-func checkTemplate(t string) error {
-	open := false
-	for i, r := range t {
-		switch {
-		case r == '{':
-			if open {
-				return fmt.Errorf("%w: nested { at %d", errTemplate, i)
-			}
-			open = true
-		case r == '}':
-			if !open {
-				return fmt.Errorf("%w: } without { at %d", errTemplate, i)
-			}
-			open = false
-		case r <= ' ' || r == 0x7f:
-			return fmt.Errorf("%w: spaces and control characters are not allowed in a memcached key", errTemplate)
-		}
-	}
-	if open {
-		return fmt.Errorf("%w: unclosed {", errTemplate)
-	}
 	return nil
 }
