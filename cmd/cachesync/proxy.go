@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"go.uber.org/zap"
 
@@ -92,8 +91,8 @@ func newProxyPart(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	if err := srv.Listen(); err != nil {
 		return nil, fmt.Errorf("proxy listen %s: %w", cfg.Proxy.Listen, err)
 	}
-	// Tests and scripts that ask for port 0 read the bound address here.
-	fmt.Fprintf(os.Stderr, "cachesync proxy listening on %s\n", srv.Addr())
+	// The bound address matters when the config asks for port 0.
+	log.Info("serving the memcached protocol", zap.String("addr", srv.Addr()), zap.Strings("servers", pc.Servers))
 	return &proxyPart{srv: srv}, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 )
 
 // BinaryEnv names a prebuilt cachesync binary to use instead of building one.
@@ -23,7 +22,7 @@ var (
 
 // Binary builds ./cmd/cachesync once per test process and returns its path.
 // $CACHESYNC_BIN, if set, is used instead.
-func Binary(t testing.TB) string {
+func Binary(t TB) string {
 	t.Helper()
 	binaryOnce.Do(func() { binaryPath, binaryErr = buildBinary() })
 	if binaryErr != nil {

@@ -17,6 +17,6 @@
 //   - When a test fails, the tail of each server's log and each process's
 //     output is written with t.Log.
 //
-// Helpers that take a testing.TB fail the test on error (t.Fatal), so they
-// must be called from the test's goroutine.
+// Helpers that take a TB (a testing.TB, or the demo's own TB) fail on
+// error with t.Fatalf, so they must be called from the test's goroutine.
 package cluster

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"testing"
 	"time"
 )
 
@@ -11,7 +10,7 @@ const pollInterval = 10 * time.Millisecond
 
 // Eventually polls cond until it returns nil, and fails the test with the
 // last error if that has not happened within timeout.
-func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
+func Eventually(t TB, timeout time.Duration, cond func() error) {
 	t.Helper()
 	if err := poll(timeout, cond); err != nil {
 		t.Fatalf("condition not met within %s: %v", timeout, err)

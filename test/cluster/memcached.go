@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -56,7 +55,7 @@ func WithMCArgs(args ...string) MCOption {
 
 // StartMemcached starts memcached on a free port and returns once it answers
 // "version". It is killed at t.Cleanup.
-func StartMemcached(t testing.TB, opts ...MCOption) *Memcached {
+func StartMemcached(t TB, opts ...MCOption) *Memcached {
 	t.Helper()
 	cfg := mcConfig{memoryMB: 64}
 	for _, o := range opts {
@@ -165,20 +164,20 @@ func (m *Memcached) stop() {
 }
 
 // Kill SIGKILLs memcached; its contents are lost.
-func (m *Memcached) Kill(t testing.TB) {
+func (m *Memcached) Kill(t TB) {
 	t.Helper()
 	m.stop()
 }
 
 // Stop stops memcached (memcached has no state worth a graceful stop).
-func (m *Memcached) Stop(t testing.TB) {
+func (m *Memcached) Stop(t TB) {
 	t.Helper()
 	m.stop()
 }
 
 // Restart kills memcached if it runs and starts it again, empty, on the
 // same port.
-func (m *Memcached) Restart(t testing.TB) {
+func (m *Memcached) Restart(t TB) {
 	t.Helper()
 	m.stop()
 	if err := m.start(); err != nil {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,13 +27,13 @@ func (p *Postgres) withConn(db string, f func(ctx context.Context, c *pgx.Conn) 
 
 // Exec runs sql on database "postgres" and fails the test on error. Without
 // args, sql may hold several statements.
-func (p *Postgres) Exec(t testing.TB, sql string, args ...any) {
+func (p *Postgres) Exec(t TB, sql string, args ...any) {
 	t.Helper()
 	p.ExecDB(t, "postgres", sql, args...)
 }
 
 // ExecDB is Exec on database db.
-func (p *Postgres) ExecDB(t testing.TB, db, sql string, args ...any) {
+func (p *Postgres) ExecDB(t TB, db, sql string, args ...any) {
 	t.Helper()
 	err := p.withConn(db, func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, sql, args...)
@@ -46,14 +45,14 @@ func (p *Postgres) ExecDB(t testing.TB, db, sql string, args ...any) {
 }
 
 // CreateDB creates database name.
-func (p *Postgres) CreateDB(t testing.TB, name string) {
+func (p *Postgres) CreateDB(t TB, name string) {
 	t.Helper()
 	p.Exec(t, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 }
 
 // QueryRow returns a row whose Scan runs the query; the error is returned,
 // not turned into a test failure, so tests can poll with it.
-func (p *Postgres) QueryRow(t testing.TB, db, sql string, args ...any) pgx.Row {
+func (p *Postgres) QueryRow(t TB, db, sql string, args ...any) pgx.Row {
 	return lazyRow{p: p, db: db, sql: sql, args: args}
 }
 
@@ -75,7 +74,7 @@ func (r lazyRow) Scan(dest ...any) error {
 
 // QueryString returns the first column of the first row in its text form
 // ("" for NULL), and fails the test on error or when there is no row.
-func (p *Postgres) QueryString(t testing.TB, db, sql string, args ...any) string {
+func (p *Postgres) QueryString(t TB, db, sql string, args ...any) string {
 	t.Helper()
 	s, err := p.queryString(db, sql, args...)
 	if err != nil {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"net"
 	"sync"
-	"testing"
 )
 
 var (
@@ -16,7 +15,7 @@ var (
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and
 // that this process has not handed out before. Servers started by this
 // package retry with another port if it is taken in between.
-func FreePort(t testing.TB) int {
+func FreePort(t TB) int {
 	t.Helper()
 	p, err := freePort()
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,7 +74,7 @@ var baseConf = [][2]string{
 
 // StartPostgres initialises and starts a primary on a free port. It is
 // stopped and its files removed at t.Cleanup.
-func StartPostgres(t testing.TB, opts ...PGOption) *Postgres {
+func StartPostgres(t TB, opts ...PGOption) *Postgres {
 	t.Helper()
 	var cfg pgConfig
 	for _, o := range opts {
@@ -225,7 +224,7 @@ func (p *Postgres) Log() string {
 
 // Kill SIGKILLs the postmaster, as in a crash, and returns once every
 // backend is gone too, so that Start can reuse the data directory at once.
-func (p *Postgres) Kill(t testing.TB) {
+func (p *Postgres) Kill(t TB) {
 	t.Helper()
 	cmd, exited := p.running()
 	if cmd == nil {
@@ -242,7 +241,7 @@ func (p *Postgres) Kill(t testing.TB) {
 }
 
 // Stop shuts the server down cleanly (fast shutdown).
-func (p *Postgres) Stop(t testing.TB) {
+func (p *Postgres) Stop(t TB) {
 	t.Helper()
 	if err := p.stop(syscall.SIGINT); err != nil {
 		t.Fatalf("stop %s: %v", p.name, err)
@@ -251,7 +250,7 @@ func (p *Postgres) Stop(t testing.TB) {
 
 // Start restarts a stopped or killed server on the same port with the same
 // data; after a Kill it runs crash recovery first.
-func (p *Postgres) Start(t testing.TB) {
+func (p *Postgres) Start(t TB) {
 	t.Helper()
 	if cmd, _ := p.running(); cmd != nil {
 		t.Fatalf("start %s: already running", p.name)
@@ -292,7 +291,7 @@ func (p *Postgres) stop(sig syscall.Signal) error {
 	}
 }
 
-func (p *Postgres) cleanup(t testing.TB) {
+func (p *Postgres) cleanup(t TB) {
 	err := p.stop(syscall.SIGQUIT)
 	if t.Failed() || err != nil {
 		t.Logf("%s (port %d) log tail:\n%s", p.name, p.port, tailFile(p.logPath, logTailLines))

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -28,14 +27,14 @@ type Process struct {
 
 // StartProcess runs bin with args, capturing stdout and stderr. It is killed
 // at t.Cleanup, and its output is logged if the test failed.
-func StartProcess(t testing.TB, name string, bin string, args ...string) *Process {
+func StartProcess(t TB, name string, bin string, args ...string) *Process {
 	t.Helper()
 	return StartProcessEnv(t, name, nil, bin, args...)
 }
 
 // StartProcessEnv is StartProcess with extra environment variables
 // ("KEY=value") added to the test's environment.
-func StartProcessEnv(t testing.TB, name string, env []string, bin string, args ...string) *Process {
+func StartProcessEnv(t TB, name string, env []string, bin string, args ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)

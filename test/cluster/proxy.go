@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"testing"
 )
 
 // TCPProxy forwards 127.0.0.1 connections to a target and can simulate a
@@ -23,7 +22,7 @@ type TCPProxy struct {
 
 // NewTCPProxy starts a proxy to target on a free port; it is closed at
 // t.Cleanup.
-func NewTCPProxy(t testing.TB, target string) *TCPProxy {
+func NewTCPProxy(t TB, target string) *TCPProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
-	"testing"
 	"time"
 )
 
@@ -29,7 +28,7 @@ func WithReplicaConf(key, value string) ReplicaOption {
 // StartReplica takes a base backup of p and starts it as an asynchronous
 // streaming hot standby on a free port. It returns once the replica accepts
 // connections and reports pg_is_in_recovery().
-func (p *Postgres) StartReplica(t testing.TB, opts ...ReplicaOption) *Postgres {
+func (p *Postgres) StartReplica(t TB, opts ...ReplicaOption) *Postgres {
 	t.Helper()
 	var cfg replicaConfig
 	for _, o := range opts {
