@@ -77,6 +77,9 @@ func (d *decoder) row(src []byte) (*Change, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s old tuple of %s: %w", c.Op, rel.QualifiedName(), err)
 		}
+		if len(d.old) != len(rel.Columns) {
+			return nil, fmt.Errorf("%s old tuple of %s: %d columns, relation has %d", c.Op, rel.QualifiedName(), len(d.old), len(rel.Columns))
+		}
 		c.Old = d.old
 		p = p[1+n:]
 	}
@@ -92,6 +95,11 @@ func (d *decoder) row(src []byte) (*Change, error) {
 	d.new, _, err = decodeTuple(p[1:], d.new[:0])
 	if err != nil {
 		return nil, fmt.Errorf("%s new tuple of %s: %w", c.Op, rel.QualifiedName(), err)
+	}
+	// pgoutput sends every column of the relation in every tuple; a
+	// mismatch would make a consumer read the wrong column's value.
+	if len(d.new) != len(rel.Columns) {
+		return nil, fmt.Errorf("%s new tuple of %s: %d columns, relation has %d", c.Op, rel.QualifiedName(), len(d.new), len(rel.Columns))
 	}
 	c.New = d.new
 	return c, nil

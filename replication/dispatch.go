@@ -2,6 +2,7 @@ package replication
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/jackc/pglogrepl"
@@ -32,7 +33,7 @@ func (d *dispatcher) dispatch(ctx context.Context, data []byte) error {
 		}
 		return nil
 	}
-	msg, err := pglogrepl.Parse(data)
+	msg, err := parseMessage(data)
 	if err != nil {
 		return fmt.Errorf("decode pgoutput message %q: %w", data[0], err)
 	}
@@ -64,4 +65,25 @@ func (d *dispatcher) dispatch(ctx context.Context, data []byte) error {
 		return fmt.Errorf("handle %s: %w", msg.Type(), err)
 	}
 	return nil
+}
+
+// parseMessage is pglogrepl.Parse made safe: its decoders index into the
+// message without bounds checks (found by FuzzDispatch: a truncated Relation
+// message panics), and a corrupt stream must end the session with an error,
+// not crash the sidecar.
+func parseMessage(data []byte) (msg pglogrepl.Message, err error) {
+	// A Truncate message's relation count sizes an allocation before the
+	// decoder checks the message holds that many IDs: 0xc3c3c3c3 asked for
+	// 13 GiB under FuzzDispatch.
+	if len(data) >= 5 && data[0] == 'T' {
+		if n := binary.BigEndian.Uint32(data[1:5]); uint64(len(data)) < 6+4*uint64(n) {
+			return nil, fmt.Errorf("malformed truncate: %d relations in %d bytes", n, len(data))
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			msg, err = nil, fmt.Errorf("malformed message (%d bytes): %v", len(data), r)
+		}
+	}()
+	return pglogrepl.Parse(data)
 }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/cachesync/cachesync/invalidator/audit"
+)
+
+// errInconsistent makes `cachesync check` exit non-zero when it found a
+// cached value that the database contradicts.
+var errInconsistent = errors.New("inconsistent keys found")
+
+// cmdCheck compares the region's memcached with the database its readers
+// fill from (postgres.replica, else postgres.source), for every table that
+// has a `value` template saying what the app caches per row.
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", stderr)
+	path := fs.String("config", "", "the region's config file (a sidecar's)")
+	dsn := fs.String("db", "", "database to compare with (default: postgres.replica, else postgres.source)")
+	examples := fs.Int("examples", 10, "inconsistent keys to print at most")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "check needs --config FILE")
+		return errUsage
+	}
+	cfg, err := loadConfig(*path, "sidecar")
+	if err != nil {
+		return err
+	}
+	acfg, err := auditConfig(cfg, *dsn, *examples, stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := audit.Check(ctx, acfg)
+	if err != nil {
+		return fmt.Errorf("check region %s: %w", cfg.Region, err)
+	}
+	fmt.Fprintf(stdout, "region %s: %s\n", cfg.Region, rep)
+	for _, e := range rep.Examples {
+		fmt.Fprintf(stdout, "  inconsistent %s\n", e)
+	}
+	if rep.Inconsistent > 0 {
+		return fmt.Errorf("region %s: %d %w", cfg.Region, rep.Inconsistent, errInconsistent)
+	}
+	return nil
+}
+
+// auditConfig keeps the tables that say what the app caches; the others
+// cannot be compared and are named on stderr so the operator knows.
+func auditConfig(cfg Config, dsn string, examples int, stderr io.Writer) (audit.Config, error) {
+	a := audit.DefaultConfig()
+	a.DSN = dsn
+	if a.DSN == "" {
+		a.DSN = cfg.Postgres.Replica
+	}
+	if a.DSN == "" {
+		a.DSN = cfg.Postgres.Source
+	}
+	a.Servers, a.Hash, a.MaxExamples = cfg.Memcache.Servers, cfg.Memcache.Hash, examples
+	a.Tables = map[string][]string{}
+	values := map[string]string{}
+	names := make([]string, 0, len(cfg.Tables))
+	for name := range cfg.Tables {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t := cfg.Tables[name]
+		if t.Value == "" {
+			fmt.Fprintf(stderr, "check: skipping %s: no tables.%s.value says what the app caches\n", name, name)
+			continue
+		}
+		if _, err := audit.ValueColumns(t.Value); err != nil {
+			return a, fmt.Errorf("tables.%s.value: %w", name, err)
+		}
+		a.Tables[name], values[name] = t.Keys, t.Value
+	}
+	if len(a.Tables) == 0 {
+		return a, fmt.Errorf("%w: no table has a value template (tables.<t>.value) to compare with", errUsage)
+	}
+	a.Expected = func(table string, row map[string]string) []byte {
+		v, _ := audit.RenderValue(values[table], row) // validated above
+		return []byte(v)
+	}
+	return a, nil
+}

@@ -1,0 +1,261 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Pool routes Ops to the connections of its servers.
+type Pool struct {
+	cfg     Config
+	log     *zap.Logger
+	servers []*server
+	ready   chan struct{}
+	pending sync.WaitGroup
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	closed bool
+	done   chan struct{}
+}
+
+// ServerState is one server's address and whether it is up.
+type ServerState struct {
+	Addr string
+	Up   bool
+}
+
+type server struct {
+	addr   string
+	conns  atomic.Pointer[[]*conn]
+	rr     atomic.Uint32
+	errors atomic.Uint64
+	up     prometheus.Gauge
+	errCtr prometheus.Counter
+}
+
+// New validates cfg; it starts nothing.
+func New(cfg Config) (*Pool, error) {
+	d := DefaultConfig()
+	if len(cfg.Servers) == 0 {
+		return nil, errors.New("backend: no servers")
+	}
+	if cfg.ConnsPerServer <= 0 {
+		cfg.ConnsPerServer = d.ConnsPerServer
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = d.Timeout
+	}
+	if cfg.ProbeInterval <= 0 {
+		cfg.ProbeInterval = d.ProbeInterval
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = d.MaxPending
+	}
+	p := &Pool{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), done: make(chan struct{})}
+	if p.log == nil {
+		p.log = zap.NewNop()
+	}
+	up := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "cachesync_backend_up", Help: "1 when the memcached server is reachable.",
+	}, []string{"server"})
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cachesync_backend_errors_total", Help: "Requests failed by a memcached server being down, slow or broken.",
+	}, []string{"server"})
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(up); err != nil {
+			return nil, fmt.Errorf("register backend metrics: %w", err)
+		}
+		if err := cfg.Registerer.Register(errs); err != nil {
+			return nil, fmt.Errorf("register backend metrics: %w", err)
+		}
+	}
+	for _, a := range cfg.Servers {
+		p.servers = append(p.servers, &server{addr: a, up: up.WithLabelValues(a), errCtr: errs.WithLabelValues(a)})
+	}
+	return p, nil
+}
+
+// NumServers is the number of servers.
+func (p *Pool) NumServers() int { return len(p.servers) }
+
+// Ready is closed once every server has been dialled once (up or not).
+func (p *Pool) Ready() <-chan struct{} { return p.ready }
+
+// Do submits op to server i; the caller then calls op.Wait. Ops to a down
+// server complete at once with ErrServerDown.
+func (p *Pool) Do(i int, op *Op) {
+	s := p.servers[i]
+	cs := s.conns.Load()
+	if cs != nil {
+		c := (*cs)[int(s.rr.Add(1))%len(*cs)]
+		if c.enqueue(op) {
+			return
+		}
+	}
+	s.errors.Add(1)
+	s.errCtr.Inc()
+	op.finish(ErrServerDown)
+}
+
+// Errors returns how many ops failed fast because their server was down.
+func (p *Pool) Errors() uint64 {
+	var n uint64
+	for _, s := range p.servers {
+		n += s.errors.Load()
+	}
+	return n
+}
+
+// ServersUp reports each server's state.
+func (p *Pool) ServersUp() []ServerState {
+	out := make([]ServerState, len(p.servers))
+	for i, s := range p.servers {
+		out[i] = ServerState{Addr: s.addr, Up: s.conns.Load() != nil}
+	}
+	return out
+}
+
+// Run dials every server and keeps them connected until ctx is done or
+// Close is called. It returns after all its goroutines exited.
+func (p *Pool) Run(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed || p.cancel != nil {
+		p.mu.Unlock()
+		return errors.New("backend: pool already running or closed")
+	}
+	ctx, p.cancel = context.WithCancel(ctx)
+	p.mu.Unlock()
+	defer close(p.done)
+	var wg, first sync.WaitGroup
+	first.Add(len(p.servers))
+	for _, s := range p.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.manage(ctx, s, first.Done)
+		}()
+	}
+	first.Wait()
+	close(p.ready)
+	wg.Wait()
+	return nil
+}
+
+// Close stops Run and waits for it; safe to call twice and before Run.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	wasClosed := p.closed
+	p.closed = true
+	cancel := p.cancel
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		if !wasClosed {
+			<-p.done
+		}
+	}
+	return nil
+}
+
+// manage keeps one server connected: dial, serve until a connection dies,
+// tear down, probe until it answers again.
+func (p *Pool) manage(ctx context.Context, s *server, firstDone func()) {
+	var once sync.Once
+	markReady := func() { once.Do(firstDone) }
+	defer markReady()
+	died := make(chan struct{}, 1)
+	wasUp := true
+	for ctx.Err() == nil {
+		conns, err := p.dialAll(ctx, s, died)
+		if err != nil {
+			if wasUp {
+				p.log.Warn("memcached server down", zap.String("server", s.addr), zap.Error(err))
+				wasUp = false
+			}
+			s.up.Set(0)
+			markReady()
+			select {
+			case <-ctx.Done():
+			case <-time.After(p.cfg.ProbeInterval):
+			}
+			continue
+		}
+		if !wasUp {
+			p.log.Info("memcached server up", zap.String("server", s.addr))
+		}
+		wasUp = false
+		p.serve(ctx, s, conns, died, markReady)
+	}
+}
+
+func (p *Pool) serve(ctx context.Context, s *server, conns []*conn, died chan struct{}, markReady func()) {
+	var wg sync.WaitGroup
+	published := &conns
+	for _, c := range conns {
+		c.onFail = func() { s.conns.CompareAndSwap(published, nil) }
+	}
+	// Publish before the loops start: only they can fail a connection, so
+	// onFail can never run before the connections are visible.
+	s.conns.Store(published)
+	s.up.Set(1)
+	for _, c := range conns {
+		wg.Add(2)
+		go func() { defer wg.Done(); c.writeLoop() }()
+		go func() { defer wg.Done(); c.readLoop() }()
+	}
+	markReady()
+	select {
+	case <-ctx.Done():
+	case <-died:
+	}
+	s.conns.Store(nil)
+	s.up.Set(0)
+	var cause error
+	for _, c := range conns {
+		c.mu.Lock()
+		if cause == nil {
+			cause = c.err
+		}
+		c.mu.Unlock()
+		c.fail(ErrServerDown)
+	}
+	wg.Wait()
+	for _, c := range conns {
+		c.drain()
+	}
+	select {
+	case <-died:
+	default:
+	}
+	if ctx.Err() == nil {
+		p.log.Warn("memcached server down", zap.String("server", s.addr), zap.Error(cause))
+	}
+}
+
+func (p *Pool) dialAll(ctx context.Context, s *server, died chan struct{}) ([]*conn, error) {
+	d := net.Dialer{Timeout: p.cfg.Timeout, KeepAlive: 30 * time.Second}
+	conns := make([]*conn, 0, p.cfg.ConnsPerServer)
+	for range p.cfg.ConnsPerServer {
+		nc, err := d.DialContext(ctx, "tcp", s.addr)
+		if err != nil {
+			for _, c := range conns {
+				_ = c.nc.Close()
+			}
+			return nil, fmt.Errorf("dial %s: %w", s.addr, err)
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			_ = tc.SetNoDelay(true)
+		}
+		conns = append(conns, newConn(nc, p.cfg.Timeout, p.cfg.MaxPending, died))
+	}
+	return conns, nil
+}

@@ -1,0 +1,218 @@
+package memproto
+
+import "bytes"
+
+var noreplyToken = []byte("noreply")
+
+// parseArgs validates the arguments of req like memcached 1.6.18's
+// process_command_ascii, whose token counts decide between ERROR and a
+// CLIENT_ERROR.
+func parseArgs(req *Request) error {
+	t := req.Tokens
+	n := len(t)
+	switch req.Cmd {
+	case CmdGet, CmdGets:
+		if n < 2 {
+			return errUnknown
+		}
+		return addKeys(req, t[1:])
+	case CmdGat, CmdGats:
+		if n < 2 {
+			return errUnknown
+		}
+		exp, ok := parseInt(t[1])
+		if !ok {
+			return errExptime
+		}
+		req.Exptime = exp
+		return addKeys(req, t[2:])
+	case CmdSet, CmdAdd, CmdReplace, CmdAppend, CmdPrepend:
+		if n != 5 && n != 6 {
+			return errUnknown
+		}
+		return parseStorage(req, n == 6)
+	case CmdCas, CmdLeaseSet:
+		if n != 6 && n != 7 {
+			return errUnknown
+		}
+		return parseStorage(req, n == 7)
+	case CmdDelete:
+		return parseDelete(req)
+	case CmdIncr, CmdDecr:
+		if n != 3 && n != 4 {
+			return errUnknown
+		}
+		req.Noreply = n == 4 && bytes.Equal(t[3], noreplyToken)
+		if err := addKeys(req, t[1:2]); err != nil {
+			return err
+		}
+		d, ok := parseUint(t[2])
+		if !ok {
+			return errDelta
+		}
+		req.Delta = d
+	case CmdTouch:
+		if n != 3 && n != 4 {
+			return errUnknown
+		}
+		req.Noreply = n == 4 && bytes.Equal(t[3], noreplyToken)
+		if err := addKeys(req, t[1:2]); err != nil {
+			return err
+		}
+		exp, ok := parseInt(t[2])
+		if !ok {
+			return errExptime
+		}
+		req.Exptime = exp
+	case CmdVerbosity:
+		if n != 2 && n != 3 {
+			return errUnknown
+		}
+		req.Noreply = bytes.Equal(t[n-1], noreplyToken)
+		if _, ok := parseUint(t[1]); !ok && !req.Noreply {
+			return errFormat
+		}
+	case CmdFlushAll:
+		if n > 3 {
+			return errUnknown
+		}
+		req.Noreply = bytes.Equal(t[n-1], noreplyToken)
+		if (req.Noreply && n == 3) || (!req.Noreply && n == 2) {
+			exp, ok := parseInt(t[1])
+			if !ok {
+				return errExptime
+			}
+			req.Exptime = exp
+		}
+	case CmdLeaseGet:
+		if n != 2 {
+			return errUnknown
+		}
+		return addKeys(req, t[1:])
+	case CmdMetaGet, CmdMetaDelete, CmdMetaArith, CmdMetaDebug, CmdMetaSet:
+		return parseMeta(req)
+	}
+	return nil
+}
+
+func addKeys(req *Request, keys [][]byte) error {
+	for _, k := range keys {
+		if !ValidKey(k) {
+			return errFormat
+		}
+	}
+	req.Keys = append(req.Keys, keys...)
+	return nil
+}
+
+// parseStorage handles "<cmd> <key> <flags> <exptime> <bytes> [cas] [noreply]".
+func parseStorage(req *Request, hasOptional bool) error {
+	t := req.Tokens
+	isCas := req.Cmd == CmdCas || req.Cmd == CmdLeaseSet
+	if hasOptional {
+		req.Noreply = bytes.Equal(t[len(t)-1], noreplyToken)
+	}
+	if !ValidKey(t[1]) {
+		return errFormat
+	}
+	req.Keys = append(req.Keys, t[1])
+	// lease-set puts the token before the flags: lease-set k token flags exp bytes.
+	flagsAt, expAt, bytesAt, casAt := 2, 3, 4, 5
+	if req.Cmd == CmdLeaseSet {
+		casAt, flagsAt, expAt, bytesAt = 2, 3, 4, 5
+	}
+	flags, ok1 := parseUint(t[flagsAt])
+	exp, ok2 := parseInt(t[expAt])
+	size, ok3 := parseInt(t[bytesAt])
+	if !ok1 || !ok2 || !ok3 {
+		return errFormat
+	}
+	if isCas {
+		c, ok := parseUint(t[casAt])
+		if !ok {
+			return errFormat
+		}
+		req.Cas = c
+	}
+	if size < 0 || size > 1<<40 {
+		return errFormat
+	}
+	req.Flags, req.Exptime, req.Bytes = uint32(flags), exp, int(size)
+	return nil
+}
+
+func parseDelete(req *Request) error {
+	t := req.Tokens
+	n := len(t)
+	if n < 2 || n > 4 {
+		return errUnknown
+	}
+	if n > 2 {
+		holdZero := bytes.Equal(t[2], []byte("0"))
+		req.Noreply = bytes.Equal(t[n-1], noreplyToken)
+		valid := (n == 3 && (holdZero || req.Noreply)) || (n == 4 && holdZero && req.Noreply)
+		if !valid {
+			return errDelUsage
+		}
+	}
+	return addKeys(req, t[1:2])
+}
+
+// parseMeta extracts what a proxy needs from a meta command: the key, the
+// q (quiet) and b (base64 key) flags, and for ms the data length. The other
+// flags are memcached's to judge.
+func parseMeta(req *Request) error {
+	t := req.Tokens
+	if len(t) < 2 {
+		return errUnknown
+	}
+	key := t[1]
+	flags := t[2:]
+	if req.Cmd == CmdMetaSet {
+		if len(t) < 3 {
+			return errFormat
+		}
+		flags = t[3:]
+	}
+	limit := KeyMaxLength
+	for _, f := range flags {
+		if len(f) == 1 && f[0] == 'q' {
+			req.Noreply = true
+		}
+		if len(f) == 1 && f[0] == 'b' {
+			// base64 grows keys by 4/3; memcached checks the decoded length.
+			limit = (KeyMaxLength + 2) / 3 * 4
+		}
+	}
+	if len(key) > limit {
+		return errFormat
+	}
+	for _, c := range key {
+		if c <= ' ' || c == 0x7f {
+			return errFormat
+		}
+	}
+	req.Keys = append(req.Keys, key)
+	if req.Cmd == CmdMetaSet {
+		size, ok := parseInt(t[2])
+		if !ok || size < 0 || size > 1<<40 {
+			return errFormat
+		}
+		req.Bytes = int(size)
+	}
+	return nil
+}
+
+// MetaBase64 reports whether a meta request's key is base64-encoded (b flag).
+func MetaBase64(req *Request) bool {
+	flags := req.Tokens[2:]
+	if req.Cmd == CmdMetaSet && len(flags) > 0 {
+		flags = flags[1:]
+	}
+	for _, f := range flags {
+		if len(f) == 1 && f[0] == 'b' {
+			return true
+		}
+	}
+	return false
+}

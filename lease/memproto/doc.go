@@ -1,0 +1,19 @@
+// Package memproto parses the memcached text protocol as a server sees it:
+// the classic ASCII commands, the meta commands (mg ms md ma mn me) and
+// mcrouter's lease-get / lease-set.
+//
+// Guarantees:
+//   - Malformed input gets the answer memcached 1.6.18 gives (ERROR,
+//     "CLIENT_ERROR bad command line format", "CLIENT_ERROR bad data chunk",
+//     ...) as a *ProtocolError, and parsing resumes where memcached resumes,
+//     so a proxy built on it answers exactly like the server behind it.
+//   - Keys over 250 bytes or containing control characters are refused with
+//     a CLIENT_ERROR: they could not be routed or forwarded safely.
+//   - Memory is bounded: a command line without a newline after MaxLine
+//     bytes (MaxGetLine for get/gets, which may be long) returns
+//     ErrLineTooLong and the caller closes the connection, as memcached does;
+//     a value over MaxItemSize is read and discarded, never buffered, and
+//     answered "SERVER_ERROR object too large for cache".
+//   - A Parser reuses its buffers: a *Request is valid until the next call
+//     to Next. Parsing never panics on any input (FuzzParser).
+package memproto

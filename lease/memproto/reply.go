@@ -1,0 +1,71 @@
+package memproto
+
+import "bytes"
+
+// MetaReply is the header of a meta command's reply, e.g. "VA 3 f7 c4 X W".
+type MetaReply struct {
+	// Code is the two-letter status: VA, HD, EN, NF, NS, EX, MN, ME.
+	Code string
+	// Size is the value length for VA.
+	Size  int
+	Flags uint32
+	Cas   uint64
+	// Win (W): the caller holds the lease and should fill. Stale (X): the
+	// item was invalidated with md I. Other (Z): someone else holds the lease.
+	Win, Stale, Other bool
+}
+
+var metaCodes = []string{"VA", "HD", "EN", "NF", "NS", "EX", "MN", "ME"}
+
+// ParseMetaReply parses a reply line without its \r\n. ok is false when the
+// line is not a meta reply (for example SERVER_ERROR).
+func ParseMetaReply(line []byte) (m MetaReply, ok bool) {
+	var toks [24][]byte
+	t := tokenize(line, toks[:0])
+	if len(t) == 0 || len(t[0]) != 2 {
+		return m, false
+	}
+	for _, c := range metaCodes {
+		if string(t[0]) == c {
+			m.Code = c
+		}
+	}
+	if m.Code == "" {
+		return m, false
+	}
+	t = t[1:]
+	if m.Code == "VA" {
+		if len(t) == 0 {
+			return m, false
+		}
+		n, ok := parseInt(t[0])
+		if !ok || n < 0 {
+			return m, false
+		}
+		m.Size = int(n)
+		t = t[1:]
+	}
+	for _, f := range t {
+		switch f[0] {
+		case 'f':
+			v, _ := parseUint(f[1:])
+			m.Flags = uint32(v)
+		case 'c':
+			m.Cas, _ = parseUint(f[1:])
+		case 'W':
+			m.Win = true
+		case 'X':
+			m.Stale = true
+		case 'Z':
+			m.Other = true
+		}
+	}
+	return m, true
+}
+
+// IsErrorReply reports whether line is ERROR, CLIENT_ERROR … or SERVER_ERROR ….
+func IsErrorReply(line []byte) bool {
+	return bytes.Equal(line, []byte("ERROR")) ||
+		bytes.HasPrefix(line, []byte("CLIENT_ERROR")) ||
+		bytes.HasPrefix(line, []byte("SERVER_ERROR"))
+}

@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/cachesync/cachesync/lease/backend"
+	"github.com/cachesync/cachesync/lease/memproto"
+)
+
+// opsKept bounds the Ops a connection keeps between requests; a huge
+// multi-get may use more, and they are dropped afterwards.
+const opsKept = 64
+
+// client serves one client connection: one request at a time, replies
+// buffered and flushed when the client's pipeline is drained.
+type client struct {
+	s         *Server
+	nc        net.Conn
+	p         *memproto.Parser
+	w         *bufio.Writer
+	ops       []*backend.Op
+	scratch   []byte
+	serverIdx []int
+	keyBuf    []byte
+}
+
+func newClient(s *Server, nc net.Conn) *client {
+	return &client{
+		s:  s,
+		nc: nc,
+		p:  memproto.NewParser(nc, memproto.Config{MaxItemSize: s.cfg.MaxItemSize}),
+		w:  bufio.NewWriterSize(nc, 16<<10),
+	}
+}
+
+func (c *client) serve() {
+	for {
+		if c.p.Buffered() == 0 {
+			if c.w.Flush() != nil {
+				return
+			}
+			if c.s.cfg.IdleTimeout > 0 {
+				_ = c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+			}
+		}
+		req, err := c.p.Next()
+		if err != nil {
+			var pe *memproto.ProtocolError
+			if errors.As(err, &pe) {
+				if pe.TooLarge && pe.Cmd == memproto.CmdSet {
+					c.unlink(pe.Key)
+				}
+				if !pe.Noreply {
+					c.line(pe.Reply)
+				}
+				continue
+			}
+			_ = c.w.Flush()
+			return
+		}
+		if c.handle(req) {
+			_ = c.w.Flush()
+			return
+		}
+		if len(c.ops) > opsKept {
+			clear(c.ops[opsKept:])
+			c.ops = c.ops[:opsKept]
+		}
+	}
+}
+
+// handle serves one request; true means close the connection.
+func (c *client) handle(req *memproto.Request) bool {
+	switch req.Cmd {
+	case memproto.CmdGet, memproto.CmdGets, memproto.CmdGat, memproto.CmdGats:
+		c.retrieve(req)
+	case memproto.CmdSet, memproto.CmdAdd, memproto.CmdReplace, memproto.CmdAppend,
+		memproto.CmdPrepend, memproto.CmdCas:
+		c.s.ctr.cmdSet.Add(1)
+		c.forward(req, req.Data)
+	case memproto.CmdDelete:
+		c.forward(req, nil)
+	case memproto.CmdIncr, memproto.CmdDecr, memproto.CmdTouch:
+		c.forward(req, nil)
+	case memproto.CmdLeaseGet:
+		c.leaseGet(req)
+	case memproto.CmdLeaseSet:
+		c.leaseSet(req)
+	case memproto.CmdMetaNoop:
+		c.line("MN")
+	case memproto.CmdMetaGet, memproto.CmdMetaSet, memproto.CmdMetaDelete,
+		memproto.CmdMetaArith, memproto.CmdMetaDebug:
+		c.meta(req)
+	case memproto.CmdVersion:
+		c.line("VERSION 1.6.18")
+	case memproto.CmdVerbosity:
+		if !req.Noreply {
+			c.line("OK")
+		}
+	case memproto.CmdStats:
+		c.stats(req)
+	case memproto.CmdFlushAll:
+		c.flushAll(req)
+	case memproto.CmdQuit:
+		return true
+	default:
+		c.line(memproto.ReplyError)
+	}
+	return false
+}
+
+func (c *client) op(i int) *backend.Op {
+	for len(c.ops) <= i {
+		c.ops = append(c.ops, backend.NewOp())
+	}
+	return c.ops[i]
+}
+
+// pick routes a key. The unsafe string avoids an allocation per request;
+// Pick never retains the key.
+func (c *client) pick(key []byte) int {
+	if len(key) == 0 {
+		return 0
+	}
+	return c.s.ring.Pick(unsafe.String(&key[0], len(key)))
+}
+
+func (c *client) line(s string) {
+	_, _ = c.w.WriteString(s)
+	_, _ = c.w.WriteString("\r\n")
+}
+
+const replyBackendDown = "SERVER_ERROR backend unavailable"
+
+func (c *client) backendError() {
+	c.s.ctr.backendErrors.Add(1)
+}
+
+// forward sends a classic single-reply command to the key's server with
+// noreply removed (so every request has exactly one reply to match) and
+// relays the reply unless the client asked for none.
+func (c *client) forward(req *memproto.Request, data []byte) {
+	toks := req.Tokens
+	if req.Noreply {
+		toks = toks[:len(toks)-1]
+	}
+	if req.Cmd == memproto.CmdDelete {
+		toks = toks[:2] // drop the legacy "0" hold time
+	}
+	op := c.op(0)
+	op.Kind = backend.ReplyLine
+	b := op.Req[:0]
+	for i, t := range toks {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, t...)
+	}
+	b = append(b, "\r\n"...)
+	if req.Cmd.IsStorage() {
+		b = append(b, data...)
+		b = append(b, "\r\n"...)
+	}
+	op.Req = b
+	c.s.pool.Do(c.pick(req.Keys[0]), op)
+	if err := op.Wait(); err != nil {
+		c.backendError()
+		if !req.Noreply {
+			c.line(replyBackendDown)
+		}
+		return
+	}
+	if !req.Noreply {
+		_, _ = c.w.Write(op.Reply)
+	}
+}
+
+func appendUint(b []byte, n uint64) []byte { return strconv.AppendUint(b, n, 10) }
+
+// unlink deletes key after a set too large to store, like memcached does, so
+// the previous value does not survive a failed overwrite.
+func (c *client) unlink(key []byte) {
+	op := c.op(0)
+	op.Kind = backend.ReplyLine
+	b := append(op.Req[:0], "delete "...)
+	b = append(b, key...)
+	op.Req = append(b, "\r\n"...)
+	c.s.pool.Do(c.pick(key), op)
+	if op.Wait() != nil {
+		c.backendError()
+	}
+}

@@ -1,0 +1,51 @@
+package proxy
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Listen is the TCP address to serve on (port 0 picks a free one).
+	Listen string
+	// Servers are the memcached servers, host:port.
+	Servers []string
+	// Hash is the key distribution: "ketama" (default) or "crc32".
+	Hash string
+	// LeaseTTL is how long a lease placeholder lives when its filler dies.
+	LeaseTTL time.Duration
+	// HotMissWait is how long a lease-get that finds someone else filling an
+	// empty key waits for the fill before answering with token 1.
+	HotMissWait time.Duration
+	// AllowFlush lets clients run flush_all (sent to every server).
+	AllowFlush bool
+	// MaxConns bounds concurrent client connections; more are closed.
+	MaxConns int
+	// IdleTimeout closes client connections idle that long (0: never).
+	IdleTimeout time.Duration
+	// MaxItemSize is the largest value accepted from clients.
+	MaxItemSize int
+	// ConnsPerServer is the number of pipelined connections per server.
+	ConnsPerServer int
+	// Timeout bounds each backend request.
+	Timeout    time.Duration
+	Logger     *zap.Logger
+	Registerer prometheus.Registerer
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		Listen:         "127.0.0.1:11311",
+		Hash:           "ketama",
+		LeaseTTL:       10 * time.Second,
+		HotMissWait:    50 * time.Millisecond,
+		MaxConns:       4096,
+		MaxItemSize:    1 << 20,
+		ConnsPerServer: 2,
+		Timeout:        time.Second,
+	}
+}

@@ -1,0 +1,20 @@
+// Package proxy is the lease-aware memcache proxy: it speaks memcached's
+// classic ASCII and meta protocols plus mcrouter's lease-get / lease-set to
+// clients, and routes every key to one server of a stock memcached pool
+// (lease/ring), over pipelined connections (lease/backend).
+//
+// Guarantees:
+//   - A classic get/gets/gat/gats never returns a stale item (invalidated
+//     with md I) nor an empty lease placeholder: both are misses. When such
+//     a get takes a stale item's lease by accident, the proxy hands it back
+//     (md I C<cas>) so the real filler still wins it.
+//   - lease-get hands out at most one real token per invalidation or miss;
+//     a token encodes the item's CAS and the issuing server, so a lease-set
+//     after a newer invalidation, delete or write is NOT_STORED (promise 2).
+//   - Replies come back in request order, even when a multi-key get spans
+//     servers or the client pipelines; the connection closes only where
+//     memcached would close it (quit, over-long line).
+//   - Bounded resources: MaxConns connections, IdleTimeout, one request in
+//     flight per client connection, bounded line and value sizes.
+//   - A down server answers "SERVER_ERROR backend unavailable" at once.
+package proxy

@@ -1,0 +1,156 @@
+package proxy
+
+import (
+	"time"
+
+	"github.com/cachesync/cachesync/lease/backend"
+	"github.com/cachesync/cachesync/lease/memproto"
+)
+
+// leaseGet maps mcrouter's lease-get onto "mg <k> v f c N<ttl>": memcached
+// creates the placeholder and elects the winner (W), so one real token is
+// issued per miss or invalidation however many proxies ask.
+func (c *client) leaseGet(req *memproto.Request) {
+	c.s.ctr.cmdLeaseGet.Add(1)
+	key := req.Keys[0]
+	srv := c.pick(key)
+	op := c.op(0)
+	op.Kind = backend.ReplyMeta
+	b := append(op.Req[:0], "mg "...)
+	b = append(b, key...)
+	b = append(b, " v f c N"...)
+	b = appendUint(b, uint64(max(1, c.s.cfg.LeaseTTL/time.Second)))
+	op.Req = append(b, "\r\n"...)
+
+	var deadline time.Time
+	backoff := time.Millisecond
+	for {
+		c.s.pool.Do(srv, op)
+		if op.Wait() != nil {
+			c.backendError()
+			c.line(replyBackendDown)
+			return
+		}
+		m, ok := memproto.ParseMetaReply(op.Header())
+		if !ok || m.Code != "VA" {
+			_, _ = c.w.Write(op.Reply)
+			return
+		}
+		switch {
+		case m.Win:
+			c.s.ctr.misses.Add(1)
+			c.s.ctr.leases.Add(1)
+			c.lvalue(key, encodeToken(m.Cas, srv), m.Flags, op)
+			return
+		case m.Other && !m.Stale:
+			// An empty placeholder: someone is filling. Wait briefly on the
+			// client's behalf; a hit within HotMissWait saves it a round trip.
+			now := time.Now()
+			if deadline.IsZero() {
+				deadline = now.Add(c.s.cfg.HotMissWait)
+			}
+			if rest := deadline.Sub(now); rest > 0 {
+				time.Sleep(min(backoff, rest))
+				backoff = min(2*backoff, 10*time.Millisecond)
+				continue
+			}
+			c.s.ctr.misses.Add(1)
+			c.s.ctr.hotMisses.Add(1)
+			c.lvalue(key, HotMissToken, 0, nil)
+			return
+		case m.Other || m.Stale:
+			c.s.ctr.misses.Add(1)
+			c.s.ctr.hotMisses.Add(1)
+			c.s.ctr.staleServed.Add(1)
+			c.lvalue(key, HotMissToken, m.Flags, op)
+			return
+		}
+		c.s.ctr.hits.Add(1)
+		b := append(c.scratch[:0], "VALUE "...)
+		b = append(b, key...)
+		b = append(b, ' ')
+		b = appendUint(b, uint64(m.Flags))
+		b = append(b, ' ')
+		b = appendUint(b, uint64(m.Size))
+		c.scratch = append(b, "\r\n"...)
+		_, _ = c.w.Write(c.scratch)
+		_, _ = c.w.Write(op.Reply[op.HeaderLen:])
+		_, _ = c.w.WriteString("END\r\n")
+		return
+	}
+}
+
+// lvalue writes "LVALUE <key> <token> <flags> <bytes>", the data (op's value
+// or empty) and END.
+func (c *client) lvalue(key []byte, token uint64, flags uint32, op *backend.Op) {
+	var data []byte
+	if op != nil {
+		data = op.Body()
+	}
+	b := append(c.scratch[:0], "LVALUE "...)
+	b = append(b, key...)
+	b = append(b, ' ')
+	b = appendUint(b, token)
+	b = append(b, ' ')
+	b = appendUint(b, uint64(flags))
+	b = append(b, ' ')
+	b = appendUint(b, uint64(len(data)))
+	b = append(b, "\r\n"...)
+	b = append(b, data...)
+	c.scratch = append(b, "\r\nEND\r\n"...)
+	_, _ = c.w.Write(c.scratch)
+}
+
+// leaseSet stores only if the item's CAS is still the one the token was
+// issued with: any invalidation (md I), delete or write since bumps it.
+func (c *client) leaseSet(req *memproto.Request) {
+	c.s.ctr.cmdLeaseSet.Add(1)
+	cas, srv, ok := decodeToken(req.Cas)
+	if !ok || srv >= c.s.pool.NumServers() {
+		c.s.ctr.leaseSetsRejected.Add(1)
+		if !req.Noreply {
+			c.line("NOT_STORED")
+		}
+		return
+	}
+	op := c.op(0)
+	op.Kind = backend.ReplyMeta
+	b := append(op.Req[:0], "ms "...)
+	b = append(b, req.Keys[0]...)
+	b = append(b, ' ')
+	b = appendUint(b, uint64(len(req.Data)))
+	b = append(b, " C"...)
+	b = appendUint(b, cas)
+	b = append(b, " F"...)
+	b = appendUint(b, uint64(req.Flags))
+	b = append(b, " T"...)
+	b = append(b, req.Tokens[4]...)
+	b = append(b, "\r\n"...)
+	b = append(b, req.Data...)
+	op.Req = append(b, "\r\n"...)
+	c.s.pool.Do(srv, op)
+	if op.Wait() != nil {
+		c.backendError()
+		if !req.Noreply {
+			c.line(replyBackendDown)
+		}
+		return
+	}
+	m, ok := memproto.ParseMetaReply(op.Header())
+	var reply string
+	switch {
+	case ok && m.Code == "HD":
+		reply = "STORED"
+	case ok:
+		c.s.ctr.leaseSetsRejected.Add(1)
+		reply = "NOT_STORED"
+	}
+	if req.Noreply {
+		return
+	}
+	if reply == "" {
+		_, _ = c.w.Write(op.Reply)
+		return
+	}
+	c.line(reply)
+}

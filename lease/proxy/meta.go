@@ -1,0 +1,65 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/base64"
+
+	"github.com/cachesync/cachesync/lease/backend"
+	"github.com/cachesync/cachesync/lease/memproto"
+)
+
+// meta passes a meta command to the key's server. The q flag is stripped and
+// emulated here: with it memcached sends no reply for some outcomes, which
+// would make matching pipelined replies to requests impossible.
+func (c *client) meta(req *memproto.Request) {
+	c.s.ctr.cmdMeta.Add(1)
+	key := req.Keys[0]
+	route := key
+	if memproto.MetaBase64(req) {
+		n := base64.StdEncoding.DecodedLen(len(key))
+		if cap(c.keyBuf) < n {
+			c.keyBuf = make([]byte, n)
+		}
+		if m, err := base64.StdEncoding.Decode(c.keyBuf[:n], key); err == nil {
+			route = c.keyBuf[:m]
+		}
+	}
+	op := c.op(0)
+	op.Kind = backend.ReplyMeta
+	b := op.Req[:0]
+	for i, t := range req.Tokens {
+		if len(t) == 1 && t[0] == 'q' && i >= 2 {
+			continue
+		}
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, t...)
+	}
+	b = append(b, "\r\n"...)
+	if req.Cmd == memproto.CmdMetaSet {
+		b = append(b, req.Data...)
+		b = append(b, "\r\n"...)
+	}
+	op.Req = b
+	c.s.pool.Do(c.pick(route), op)
+	if op.Wait() != nil {
+		c.backendError()
+		c.line(replyBackendDown)
+		return
+	}
+	if req.Noreply && quietSuppressed(req.Cmd, op.Header()) {
+		return
+	}
+	_, _ = c.w.Write(op.Reply)
+}
+
+// quietSuppressed reports whether memcached 1.6.18 would have sent nothing
+// for this reply under q: HD for every command, EN for mg.
+func quietSuppressed(cmd memproto.Command, h []byte) bool {
+	code := h
+	if i := bytes.IndexByte(h, ' '); i >= 0 {
+		code = h[:i]
+	}
+	return string(code) == "HD" || (cmd == memproto.CmdMetaGet && string(code) == "EN")
+}

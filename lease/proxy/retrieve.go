@@ -1,0 +1,106 @@
+package proxy
+
+import (
+	"github.com/cachesync/cachesync/lease/backend"
+	"github.com/cachesync/cachesync/lease/memproto"
+)
+
+// retrieve serves get/gets/gat/gats as one meta get per key, all sent
+// before any is awaited so keys on different servers are fetched in
+// parallel. Meta gets expose the stale and lease flags a classic get hides.
+func (c *client) retrieve(req *memproto.Request) {
+	touch := req.Cmd == memproto.CmdGat || req.Cmd == memproto.CmdGats
+	withCas := req.Cmd == memproto.CmdGets || req.Cmd == memproto.CmdGats
+	n := len(req.Keys)
+	c.s.ctr.cmdGet.Add(uint64(n))
+	servers := c.servers(n)
+	for i, k := range req.Keys {
+		op := c.op(i)
+		op.Kind = backend.ReplyMeta
+		b := append(op.Req[:0], "mg "...)
+		b = append(b, k...)
+		b = append(b, " v f c"...)
+		if touch {
+			b = append(b, " T"...)
+			b = append(b, req.Tokens[1]...)
+		}
+		op.Req = append(b, "\r\n"...)
+		servers[i] = c.pick(k)
+		c.s.pool.Do(servers[i], op)
+	}
+	failed := false
+	for i := range n {
+		if c.ops[i].Wait() != nil {
+			failed = true
+		}
+	}
+	if failed {
+		c.backendError()
+		c.line(replyBackendDown)
+		return
+	}
+	for i, k := range req.Keys {
+		op := c.ops[i]
+		m, ok := memproto.ParseMetaReply(op.Header())
+		if !ok {
+			// An error from memcached replaces the whole reply, as it would
+			// for a classic get.
+			_, _ = c.w.Write(op.Reply)
+			return
+		}
+		if m.Code != "VA" {
+			c.s.ctr.misses.Add(1)
+			continue
+		}
+		if m.Win {
+			c.handBack(k, servers[i], m.Cas, n)
+		}
+		if m.Stale || ((m.Win || m.Other) && m.Size == 0) {
+			c.s.ctr.misses.Add(1)
+			continue
+		}
+		c.s.ctr.hits.Add(1)
+		b := append(c.scratch[:0], "VALUE "...)
+		b = append(b, k...)
+		b = append(b, ' ')
+		b = appendUint(b, uint64(m.Flags))
+		b = append(b, ' ')
+		b = appendUint(b, uint64(m.Size))
+		if withCas {
+			b = append(b, ' ')
+			b = appendUint(b, m.Cas)
+		}
+		b = append(b, "\r\n"...)
+		c.scratch = b
+		_, _ = c.w.Write(b)
+		_, _ = c.w.Write(op.Reply[op.HeaderLen:])
+	}
+	_, _ = c.w.WriteString("END\r\n")
+}
+
+// handBack returns a lease a classic get took by accident: a stale item's
+// first meta get wins the lease whether or not it asked for one, and a
+// classic reader will never fill. md I with the CAS we were given clears the
+// win flag (bumping the CAS) unless someone invalidated in between, which
+// clears it anyway.
+func (c *client) handBack(key []byte, server int, cas uint64, slot int) {
+	op := c.op(slot)
+	op.Kind = backend.ReplyMeta
+	b := append(op.Req[:0], "md "...)
+	b = append(b, key...)
+	b = append(b, " I C"...)
+	b = appendUint(b, cas)
+	op.Req = append(b, "\r\n"...)
+	c.s.pool.Do(server, op)
+	if op.Wait() != nil {
+		c.backendError()
+	}
+}
+
+// servers returns a scratch slice of n server indexes.
+func (c *client) servers(n int) []int {
+	if cap(c.serverIdx) < n {
+		c.serverIdx = make([]int, n)
+	}
+	return c.serverIdx[:n]
+}

@@ -1,0 +1,85 @@
+package proxy
+
+import (
+	"sync/atomic"
+
+	"github.com/cachesync/cachesync/lease/backend"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Stats are the proxy's counters since start.
+type Stats struct {
+	Connections       int64 // open client connections
+	TotalConnections  uint64
+	CmdGet            uint64 // keys asked by get-family commands
+	CmdSet            uint64
+	CmdLeaseGet       uint64
+	CmdLeaseSet       uint64
+	CmdMeta           uint64
+	Hits              uint64
+	Misses            uint64
+	LeasesGranted     uint64
+	HotMisses         uint64
+	StaleServed       uint64
+	LeaseSetsRejected uint64
+	BackendErrors     uint64
+}
+
+// ServerState is one memcached server and whether it is up.
+type ServerState = backend.ServerState
+
+type counters struct {
+	conns                                                 atomic.Int64
+	totalConns, cmdGet, cmdSet, cmdLeaseGet, cmdLeaseSet  atomic.Uint64
+	cmdMeta, hits, misses, leases, hotMisses, staleServed atomic.Uint64
+	leaseSetsRejected, backendErrors                      atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		Connections:       c.conns.Load(),
+		TotalConnections:  c.totalConns.Load(),
+		CmdGet:            c.cmdGet.Load(),
+		CmdSet:            c.cmdSet.Load(),
+		CmdLeaseGet:       c.cmdLeaseGet.Load(),
+		CmdLeaseSet:       c.cmdLeaseSet.Load(),
+		CmdMeta:           c.cmdMeta.Load(),
+		Hits:              c.hits.Load(),
+		Misses:            c.misses.Load(),
+		LeasesGranted:     c.leases.Load(),
+		HotMisses:         c.hotMisses.Load(),
+		StaleServed:       c.staleServed.Load(),
+		LeaseSetsRejected: c.leaseSetsRejected.Load(),
+		BackendErrors:     c.backendErrors.Load(),
+	}
+}
+
+// registerMetrics exposes the counters as cachesync_proxy_* metrics read at
+// scrape time, so the hot path only touches atomics.
+func registerMetrics(reg prometheus.Registerer, c *counters) error {
+	if reg == nil {
+		return nil
+	}
+	counter := func(name, help string, v *atomic.Uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(v.Load()) })
+	}
+	cs := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cachesync_proxy_connections", Help: "Open client connections."},
+			func() float64 { return float64(c.conns.Load()) }),
+		counter("cachesync_proxy_connections_total", "Client connections accepted.", &c.totalConns),
+		counter("cachesync_proxy_hits_total", "Keys found fresh.", &c.hits),
+		counter("cachesync_proxy_misses_total", "Keys missing, stale or placeholders.", &c.misses),
+		counter("cachesync_proxy_leases_granted_total", "Lease tokens handed out.", &c.leases),
+		counter("cachesync_proxy_hot_misses_total", "lease-get answered with token 1.", &c.hotMisses),
+		counter("cachesync_proxy_stale_served_total", "Stale values served to lease-get.", &c.staleServed),
+		counter("cachesync_proxy_lease_sets_rejected_total", "lease-set voided by an invalidation.", &c.leaseSetsRejected),
+		counter("cachesync_proxy_backend_errors_total", "Requests answered SERVER_ERROR because of memcached.", &c.backendErrors),
+	}
+	for _, col := range cs {
+		if err := reg.Register(col); err != nil {
+			return err
+		}
+	}
+	return nil
+}

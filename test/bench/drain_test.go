@@ -1,0 +1,102 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cachesync/cachesync/test/cluster"
+)
+
+// drainTimeout bounds a drain that never ends (a broken sidecar); it is a
+// deadline for the benchmark to give up, not a measured figure.
+const drainTimeout = 10 * time.Minute
+
+func BenchmarkDrain(b *testing.B) {
+	pg := startPrimary(b, 10) // 1M accounts
+	mc := cluster.StartMemcached(b, cluster.WithMemoryMB(256))
+	b.Run("OneMillionRowTxn", func(b *testing.B) {
+		drain(b, pg, mc, "big", func() {
+			pg.ExecDB(b, db, "UPDATE pgbench_accounts SET abalance = abalance + 1")
+		})
+	})
+	b.Run("PgbenchSmallTxns", func(b *testing.B) {
+		drain(b, pg, mc, "small", func() {
+			pgbench(b, pg, "-n", "-N", "-c", "4", "-j", "2", "-t", "5000")
+		})
+	})
+}
+
+// drain writes one backlog into two fresh slots and drains one with
+// pg_recvlogical, the other with the sidecar.
+func drain(b *testing.B, pg *cluster.Postgres, mc *cluster.Memcached, name string, write func()) {
+	recvSlot, sideSlot := "recv_"+name, "side_"+name
+	createSlot(b, pg, recvSlot)
+	createSlot(b, pg, sideSlot)
+	defer dropSlot(b, pg, recvSlot)
+	defer dropSlot(b, pg, sideSlot)
+	start := insertLSN(b, pg)
+	write()
+	end := insertLSN(b, pg)
+	walBytes := pg.QueryString(b, db, "SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint::text", end, start)
+
+	b.ResetTimer()
+	recv := recvlogical(b, pg, recvSlot, end)
+	side, rss := sidecarDrain(b, pg, mc, sideSlot, end)
+	b.StopTimer()
+
+	ratio := side.Seconds() / recv.Seconds()
+	b.ReportMetric(recv.Seconds(), "recvlogical_s")
+	b.ReportMetric(side.Seconds(), "sidecar_s")
+	b.ReportMetric(ratio, "ratio")
+	b.ReportMetric(float64(rss)/(1<<20), "sidecar_peak_rss_MiB")
+	fmt.Fprintf(os.Stdout, "\n%-18s %12s %14s %12s %7s %16s\n", "backlog", "wal_bytes", "pg_recvlogical", "sidecar", "ratio", "sidecar_peak_rss")
+	fmt.Fprintf(os.Stdout, "%-18s %12s %14s %12s %7.2f %13.1f MiB   (target: ratio <= 1.2, rss < 64 MiB)\n",
+		b.Name(), walBytes, recv.Round(time.Millisecond), side.Round(time.Millisecond), ratio, float64(rss)/(1<<20))
+}
+
+// recvlogical drains slot to /dev/null up to end, over TCP as the superuser.
+func recvlogical(b *testing.B, pg *cluster.Postgres, slot, end string) time.Duration {
+	b.Helper()
+	dsn := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=%s", pg.Port(), db)
+	cmd := exec.Command(filepath.Join(cluster.PGBinDir, "pg_recvlogical"), "-d", dsn, "--slot", slot, "--start",
+		"-o", "proto_version=1", "-o", "publication_names="+publication, "--plugin", "pgoutput",
+		"-f", "/dev/null", "--endpos", end, "--no-loop")
+	t0 := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(t0)
+	if err != nil {
+		b.Fatalf("pg_recvlogical: %v\n%s", err, out)
+	}
+	return d
+}
+
+// sidecarDrain starts the sidecar on slot and times it until the slot has
+// confirmed end; it returns that time and the sidecar's peak RSS.
+func sidecarDrain(b *testing.B, pg *cluster.Postgres, mc *cluster.Memcached, slot, end string) (time.Duration, int64) {
+	b.Helper()
+	t0 := time.Now()
+	sc := cluster.LaunchSidecar(b, cluster.SidecarConfig{
+		Source: pg.DSN(db), Slot: slot, Publication: publication, Servers: []string{mc.Addr()},
+		Invalidate: "stale", StatusInterval: 50 * time.Millisecond, Tables: keys,
+	})
+	cluster.Eventually(b, drainTimeout, func() error {
+		if sc.Exited() {
+			return fmt.Errorf("sidecar exited: %v", sc.Wait(0))
+		}
+		if !reached(b, pg, slot, end) {
+			return fmt.Errorf("slot %s has not confirmed %s", slot, end)
+		}
+		return nil
+	})
+	d := time.Since(t0)
+	rss, err := peakRSS(sc.Pid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc.Kill()
+	return d, rss
+}

@@ -1,0 +1,97 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachesync/cachesync/test/cluster"
+)
+
+const (
+	db          = "app"
+	publication = "cachesync"
+	table       = "public.pgbench_accounts"
+)
+
+var keys = map[string][]string{table: {"acct:{aid}"}}
+
+// startPrimary starts a primary sized for a backlog of a million-row
+// update, with pgbench's tables at scale (100k accounts per unit) and the
+// publication the sidecar and pg_recvlogical read.
+func startPrimary(b *testing.B, scale int) *cluster.Postgres {
+	b.Helper()
+	pg := cluster.StartPostgres(b,
+		cluster.WithPGConf("max_wal_size", "'4GB'"),
+		cluster.WithPGConf("checkpoint_timeout", "'30min'"),
+		cluster.WithPGConf("synchronous_commit", "off"))
+	pg.CreateDB(b, db)
+	pgbench(b, pg, "-i", "-q", "-s", strconv.Itoa(scale))
+	pg.ExecDB(b, db, "CREATE PUBLICATION "+publication+" FOR TABLE "+table)
+	return pg
+}
+
+// pgbench runs pgbench against the primary's app database.
+func pgbench(b *testing.B, pg *cluster.Postgres, args ...string) string {
+	b.Helper()
+	all := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(pg.Port()), "-U", "postgres"}, args...)
+	all = append(all, db)
+	cmd := exec.Command(filepath.Join(cluster.PGBinDir, "pgbench"), all...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("pgbench %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func insertLSN(b *testing.B, pg *cluster.Postgres) string {
+	b.Helper()
+	return pg.QueryString(b, db, "SELECT pg_current_wal_insert_lsn()::text")
+}
+
+func createSlot(b *testing.B, pg *cluster.Postgres, name string) {
+	b.Helper()
+	pg.ExecDB(b, db, "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", name)
+}
+
+func dropSlot(b *testing.B, pg *cluster.Postgres, name string) {
+	b.Helper()
+	cluster.Eventually(b, 30*time.Second, func() error {
+		active := pg.QueryString(b, db, "SELECT coalesce((SELECT active::text FROM pg_replication_slots WHERE slot_name = $1), 'gone')", name)
+		if active == "true" {
+			return fmt.Errorf("slot %s still active", name)
+		}
+		return nil
+	})
+	pg.ExecDB(b, db, "SELECT pg_drop_replication_slot($1)", name)
+}
+
+// reached reports whether slot has confirmed at least end.
+func reached(b *testing.B, pg *cluster.Postgres, slot, end string) bool {
+	b.Helper()
+	return pg.QueryString(b, db, "SELECT coalesce((SELECT (confirmed_flush_lsn >= $2::pg_lsn)::text FROM pg_replication_slots WHERE slot_name = $1), 'false')", slot, end) == "true"
+}
+
+// peakRSS is the process's high-water resident set (VmHWM), in bytes.
+func peakRSS(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("peak rss: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(v)
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("peak rss %q: %w", line, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("peak rss: no VmHWM in /proc/%d/status", pid)
+}

@@ -1,0 +1,315 @@
+package faults
+
+import (
+	"bufio"
+	"context"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cachesync/cachesync/invalidator/audit"
+	"github.com/cachesync/cachesync/lease"
+	"github.com/cachesync/cachesync/test/cluster"
+)
+
+const (
+	writeRate   = 100 // updates per second on the primary
+	sampleEvery = 20  // one write in sampleEvery is watched for staleness
+	pollEvery   = 5 * time.Millisecond
+	retryPause  = 20 * time.Millisecond // pacing after an error during a fault
+)
+
+// load is the running workload of one scenario.
+type load struct {
+	cancel       context.CancelFunc
+	writersDone  sync.WaitGroup
+	readersDone  sync.WaitGroup
+	watchersDone sync.WaitGroup
+	stopWriters  chan struct{}
+	stopReaders  chan struct{}
+	stopWatch    chan struct{}
+
+	writes, reads, readErrs, writeErrs atomic.Int64
+	watchers                           []*watcher // one per region, in world.regions order
+}
+
+// sample is a watched write: the cache must stop serving versions below
+// version after committed.
+type sample struct {
+	key       string
+	version   int
+	committed time.Time
+}
+
+func startLoad(t *testing.T, w *world) *load {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &load{cancel: cancel, stopWriters: make(chan struct{}), stopReaders: make(chan struct{}), stopWatch: make(chan struct{})}
+	t.Cleanup(l.abort)
+	for _, r := range w.regions {
+		wt := &watcher{region: r.Spec.Name, addr: r.ProxyAddr}
+		l.watchers = append(l.watchers, wt)
+		l.watchersDone.Add(1)
+		go func() { defer l.watchersDone.Done(); wt.run(l.stopWatch) }()
+		for i := 0; i < 2; i++ {
+			l.readersDone.Add(1)
+			go func() { defer l.readersDone.Done(); l.reader(ctx, r) }()
+		}
+	}
+	for i := 0; i < 2; i++ {
+		l.writersDone.Add(1)
+		go func() { defer l.writersDone.Done(); l.writer(ctx, w.pg.DSN("app")) }()
+	}
+	return l
+}
+
+// stopWrites ends the writers; readers go on, so that a refill from a
+// lagging database during quiescence would be caught.
+func (l *load) stopWrites() {
+	select {
+	case <-l.stopWriters:
+	default:
+		close(l.stopWriters)
+	}
+	l.writersDone.Wait()
+}
+
+// finish stops readers, waits (bounded) for every watched write to stop
+// being served, and returns how many never did.
+func (l *load) finish(t *testing.T) (unresolved int) {
+	l.stopWrites()
+	close(l.stopReaders)
+	l.readersDone.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	cluster.Eventually(t, 15*time.Second, func() error {
+		n := 0
+		for _, wt := range l.watchers {
+			n += wt.pendingCount()
+		}
+		if n > 0 && time.Now().Before(deadline) {
+			return errPending
+		}
+		unresolved = n
+		return nil
+	})
+	close(l.stopWatch)
+	l.watchersDone.Wait()
+	return unresolved
+}
+
+func (l *load) abort() {
+	l.cancel()
+	select {
+	case <-l.stopReaders:
+	default:
+		close(l.stopReaders)
+	}
+	l.stopWrites()
+	l.readersDone.Wait()
+	select {
+	case <-l.stopWatch:
+	default:
+		close(l.stopWatch)
+	}
+	l.watchersDone.Wait()
+}
+
+func (l *load) ops() int64 { return l.writes.Load() + l.reads.Load() }
+
+// writer updates random hot rows at writeRate/2, reconnecting through
+// faults; every sampleEvery-th committed write is handed to the watchers.
+func (l *load) writer(ctx context.Context, dsn string) {
+	tick := time.NewTicker(2 * time.Second / writeRate)
+	defer tick.Stop()
+	var db *pgx.Conn
+	defer func() {
+		if db != nil {
+			db.Close(context.Background())
+		}
+	}()
+	for {
+		select {
+		case <-l.stopWriters:
+			return
+		case <-tick.C:
+		}
+		if db == nil {
+			c, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				l.writeErrs.Add(1)
+				continue
+			}
+			db = c
+		}
+		id := 1 + rand.IntN(hotRows)
+		var v int
+		if err := db.QueryRow(ctx, "UPDATE items SET version = version + 1 WHERE id = $1 RETURNING version", id).Scan(&v); err != nil {
+			l.writeErrs.Add(1)
+			db.Close(context.Background())
+			db = nil
+			continue
+		}
+		if n := l.writes.Add(1); n%sampleEvery == 0 {
+			s := sample{key: "item:" + strconv.Itoa(id), version: v, committed: time.Now()}
+			for _, wt := range l.watchers {
+				wt.add(s)
+			}
+		}
+	}
+}
+
+// reader reads hot rows through the region's proxy with leases, filling
+// from the region's database.
+func (l *load) reader(ctx context.Context, r *cluster.Region) {
+	client, err := lease.NewClient(r.ProxyAddr)
+	if err != nil {
+		panic(err) // only an empty address fails
+	}
+	defer client.Close()
+	var db *pgx.Conn
+	defer func() {
+		if db != nil {
+			db.Close(context.Background())
+		}
+	}()
+	for {
+		select {
+		case <-l.stopReaders:
+			return
+		default:
+		}
+		id := 1 + rand.IntN(hotRows)
+		_, err := client.GetOrFill(ctx, "item:"+strconv.Itoa(id), time.Minute, func(ctx context.Context) ([]byte, error) {
+			if db == nil {
+				c, err := pgx.Connect(ctx, r.Spec.ReadDSN)
+				if err != nil {
+					return nil, err
+				}
+				db = c
+			}
+			var v int
+			if err := db.QueryRow(ctx, "SELECT version FROM items WHERE id = $1", id).Scan(&v); err != nil {
+				db.Close(context.Background())
+				db = nil
+				return nil, err
+			}
+			return []byte(strconv.Itoa(id) + "|" + strconv.Itoa(v)), nil
+		})
+		if err != nil {
+			l.readErrs.Add(1)
+			pause(l.stopReaders, retryPause)
+			continue
+		}
+		l.reads.Add(1)
+	}
+}
+
+// pause paces a retry loop; it is not a wait for a condition.
+func pause(stop <-chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-stop:
+	case <-t.C:
+	}
+}
+
+// watcher polls one region's proxy with classic gets (stale = miss) until
+// each sampled key no longer serves a version older than the sample's.
+type watcher struct {
+	region string
+	addr   string
+	st     audit.Staleness
+
+	mu      sync.Mutex
+	pending []sample
+}
+
+func (wt *watcher) add(s sample) {
+	wt.mu.Lock()
+	wt.pending = append(wt.pending, s)
+	wt.mu.Unlock()
+}
+
+func (wt *watcher) pendingCount() int {
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	return len(wt.pending)
+}
+
+func (wt *watcher) run(stop <-chan struct{}) {
+	var rw *bufio.ReadWriter
+	var conn net.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		wt.mu.Lock()
+		batch := append([]sample(nil), wt.pending...)
+		wt.mu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		if conn == nil {
+			c, err := net.DialTimeout("tcp", wt.addr, time.Second)
+			if err != nil {
+				continue
+			}
+			conn, rw = c, bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c))
+		}
+		keys := make([]string, 0, len(batch))
+		for _, s := range batch {
+			keys = append(keys, s.key)
+		}
+		_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+		vals, err := cluster.ClassicGetMulti(rw, keys...)
+		now := time.Now()
+		if err != nil {
+			conn.Close()
+			conn = nil
+			continue
+		}
+		done := map[sample]bool{}
+		for _, s := range batch {
+			v, ok := vals[s.key]
+			if !ok || version(v) >= s.version {
+				wt.st.Add(now.Sub(s.committed))
+				done[s] = true
+			}
+		}
+		wt.mu.Lock()
+		kept := wt.pending[:0]
+		for _, s := range wt.pending {
+			if !done[s] {
+				kept = append(kept, s)
+			}
+		}
+		wt.pending = kept
+		wt.mu.Unlock()
+	}
+}
+
+// version parses "id|version"; anything else counts as newer (not ours).
+func version(v string) int {
+	_, ver, ok := strings.Cut(v, "|")
+	n, err := strconv.Atoi(ver)
+	if !ok || err != nil {
+		return 1 << 30
+	}
+	return n
+}

@@ -1,0 +1,147 @@
+package faults
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/cachesync/cachesync/invalidator/audit"
+	"github.com/cachesync/cachesync/test/cluster"
+)
+
+const (
+	itemRows = 200 // readers and writers use the first hotRows
+	hotRows  = 50
+	bulkRows = 20000
+)
+
+var tables = map[string][]string{"public.items": {"item:{id}"}, "public.bulk": {"bulk:{id}"}}
+
+// world is the primary, its replica, and the two regions, with fault
+// points: west's sidecar and the replica reach the primary through
+// TCPProxies, and each sidecar reaches its memcached through one.
+type world struct {
+	pg, replica      *cluster.Postgres
+	east, west       *cluster.Region
+	westToPrimary    *cluster.TCPProxy // west sidecar -> primary
+	replicaToPrimary *cluster.TCPProxy // replica's WAL stream
+	sidecarToMC      map[string]*cluster.TCPProxy
+	regions          []*cluster.Region
+}
+
+func newWorld(t *testing.T) *world {
+	w := &world{sidecarToMC: map[string]*cluster.TCPProxy{}}
+	w.pg = cluster.StartPostgres(t)
+	w.pg.CreateDB(t, "app")
+	for _, tbl := range []string{"items", "bulk"} {
+		w.pg.ExecDB(t, "app", fmt.Sprintf("CREATE TABLE %s (id int PRIMARY KEY, version int NOT NULL)", tbl))
+	}
+	w.pg.ExecDB(t, "app", "INSERT INTO items SELECT g, 0 FROM generate_series(1, $1::int) g", itemRows)
+	w.pg.ExecDB(t, "app", "INSERT INTO bulk SELECT g, 0 FROM generate_series(1, $1::int) g", bulkRows)
+	w.replica = w.pg.StartReplica(t)
+	w.replicaToPrimary = cluster.NewTCPProxy(t, w.pg.Addr())
+	w.replica.SetPrimaryAddr(t, w.replicaToPrimary.Addr())
+	w.westToPrimary = cluster.NewTCPProxy(t, w.pg.Addr())
+	westSource := fmt.Sprintf("postgres://postgres@%s/app?sslmode=disable", w.westToPrimary.Addr())
+
+	viaProxy := func(name string) func(string) string {
+		return func(real string) string {
+			x := cluster.NewTCPProxy(t, real)
+			w.sidecarToMC[name] = x
+			return x.Addr()
+		}
+	}
+	w.east = cluster.StartRegion(t, cluster.RegionSpec{
+		Name: "east", Source: w.pg.DSN("app"), ReadDSN: w.pg.DSN("app"),
+		SidecarMemcached: viaProxy("east"), Tables: tables,
+	})
+	w.west = cluster.StartRegion(t, cluster.RegionSpec{
+		Name: "west", Source: westSource, Replica: w.replica.DSN("app"), ReadDSN: w.replica.DSN("app"),
+		SidecarMemcached: viaProxy("west"), Tables: tables, Join: []string{w.east.Sidecar.Config.ClusterBind},
+	})
+	w.regions = []*cluster.Region{w.east, w.west}
+	return w
+}
+
+// quiesce waits until the replica has replayed everything written so far
+// and every region has confirmed it: every invalidation has been delivered.
+func (w *world) quiesce(t *testing.T) {
+	t.Helper()
+	lsn := w.pg.QueryString(t, "app", "SELECT pg_current_wal_insert_lsn()::text")
+	w.replica.WaitReplayed(t, "app", lsn, 90*time.Second)
+	for _, r := range w.regions {
+		w.pg.WaitConfirmed(t, "app", r.Slot(), lsn, 90*time.Second)
+	}
+}
+
+// check runs the consistency checker on every region and returns the
+// inconsistent keys in all.
+func (w *world) check(t *testing.T) int {
+	t.Helper()
+	bad := 0
+	for _, r := range w.regions {
+		cfg := audit.DefaultConfig()
+		cfg.DSN, cfg.Servers, cfg.Tables = r.Spec.ReadDSN, []string{r.MC.Addr()}, tables
+		cfg.Expected = func(_ string, row map[string]string) []byte {
+			return []byte(row["id"] + "|" + row["version"])
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		rep, err := audit.Check(ctx, cfg)
+		cancel()
+		if err != nil {
+			t.Fatalf("check %s: %v", r.Spec.Name, err)
+		}
+		t.Logf("check %s: %s", r.Spec.Name, rep)
+		for _, e := range rep.Examples {
+			t.Errorf("%s inconsistent: %s", r.Spec.Name, e)
+		}
+		bad += rep.Inconsistent
+	}
+	return bad
+}
+
+// fillBulk caches every bulk row, as readers would, in every region: a lost
+// invalidation of the backlog then shows as an inconsistent key.
+func (w *world) fillBulk(t *testing.T) {
+	t.Helper()
+	versions := map[int]string{}
+	rows := w.pg.QueryString(t, "app", "SELECT string_agg(id || '|' || version, ',' ORDER BY id) FROM bulk")
+	for i, v := range splitComma(rows) {
+		versions[i+1] = v
+	}
+	for _, r := range w.regions {
+		c, err := net.Dial("tcp", r.MC.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		bw := bufio.NewWriter(c)
+		for id := 1; id <= bulkRows; id++ {
+			v := versions[id]
+			fmt.Fprintf(bw, "set bulk:%d 0 0 %d noreply\r\n%s\r\n", id, len(v), v)
+		}
+		bw.WriteString("mn\r\n")
+		if err := bw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if err != nil || line != "MN\r\n" {
+			t.Fatalf("fill bulk in %s: %q %v", r.Spec.Name, line, err)
+		}
+	}
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}

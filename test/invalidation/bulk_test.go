@@ -1,0 +1,41 @@
+package invalidation
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cachesync/cachesync/test/cluster"
+)
+
+const (
+	bulkRows   = 300_000 // rows one UPDATE changes: 1M took 2 min here (23 s of UPDATE alone on 2 shared cores)
+	bulkExtras = 10_000  // rows it leaves alone
+)
+
+// TestBulkUpdate is one transaction that changes bulkRows rows, in
+// delete mode: every one of its keys is deleted, the keys of the rows it
+// did not touch are not.
+func TestBulkUpdate(t *testing.T) {
+	e := newEnv(t, cluster.WithMemoryMB(512))
+	e.exec(t, `CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL)`)
+	e.exec(t, "INSERT INTO items SELECT g, 0 FROM generate_series(1, $1::int) g", bulkRows+bulkExtras)
+	cluster.StartSidecar(t, e.sidecar("delete", map[string][]string{"public.items": {"item:{id}"}}))
+
+	mc := dialMC(t, e.mc.Addr())
+	touched := keyRange("item:", 1, bulkRows)
+	untouched := keyRange("item:", bulkRows+1, bulkRows+bulkExtras)
+	mc.setAll(t, touched)
+	mc.setAll(t, untouched)
+
+	start := time.Now()
+	e.exec(t, "UPDATE items SET v = v + 1 WHERE id <= $1", bulkRows)
+	end := e.insertLSN(t)
+	t.Logf("UPDATE of %d rows took %s", bulkRows, time.Since(start).Round(time.Millisecond))
+	// Confirmed means delivered: check every key once, after it.
+	e.waitConfirmed(t, end, 2*time.Minute)
+	t.Logf("sidecar confirmed it %s after the UPDATE began", time.Since(start).Round(time.Millisecond))
+	if err := mc.allInvalidated(touched); err != nil {
+		t.Fatalf("slot confirmed %s past the UPDATE, but: %v", e.confirmed(t), err)
+	}
+	mc.requireValid(t, untouched)
+}
