@@ -54,12 +54,8 @@ func (inv *Invalidator) withRetry(ctx context.Context, s *server, op func() erro
 			return ctx.Err()
 		}
 		inv.setState(s, false, err)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
+		if err := pause(ctx, wait); err != nil {
+			return err
 		}
 		wait = min(2*wait, inv.cfg.RetryMax)
 	}
@@ -176,12 +172,8 @@ func (inv *Invalidator) waitGate(ctx context.Context, p Pending) error {
 			return err
 		}
 		inv.log.Warn("gate failed; holding the batch", zap.Error(err))
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
+		if err := pause(ctx, wait); err != nil {
+			return err
 		}
 		wait = min(2*wait, inv.cfg.RetryMax)
 	}

@@ -3,24 +3,16 @@ package invalidator
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/cachesync/cachesync/replication"
 	"go.uber.org/zap"
 )
 
-// PrimaryVisibilityConfig configures a PrimaryVisibility gate.
-type PrimaryVisibilityConfig struct {
-	// DSN of the primary.
-	DSN              string
-	PollMin, PollMax time.Duration
-	Logger           *zap.Logger
-}
+// PrimaryVisibilityConfig configures a PrimaryVisibility.
+type PrimaryVisibilityConfig = GateConfig
 
 // DefaultPrimaryVisibilityConfig returns the documented defaults.
-func DefaultPrimaryVisibilityConfig() PrimaryVisibilityConfig {
-	return PrimaryVisibilityConfig{PollMin: time.Millisecond, PollMax: 50 * time.Millisecond}
-}
+func DefaultPrimaryVisibilityConfig() PrimaryVisibilityConfig { return DefaultGateConfig() }
 
 // PrimaryVisibility is the gate of a region that reads the primary. A
 // commit reaches the replication stream a moment before the committing
@@ -35,18 +27,8 @@ type PrimaryVisibility struct {
 
 // NewPrimaryVisibility returns the gate; it connects on first use.
 func NewPrimaryVisibility(cfg PrimaryVisibilityConfig) *PrimaryVisibility {
-	def := DefaultPrimaryVisibilityConfig()
-	if cfg.PollMin <= 0 {
-		cfg.PollMin = def.PollMin
-	}
-	if cfg.PollMax < cfg.PollMin {
-		cfg.PollMax = max(def.PollMax, cfg.PollMin)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = zap.NewNop()
-	}
-	log := cfg.Logger.Named("visibility-gate")
-	return &PrimaryVisibility{cfg: cfg, log: log, db: replication.NewSQLConn(cfg.DSN, log)}
+	cfg, log, db := cfg.open("visibility-gate")
+	return &PrimaryVisibility{cfg: cfg, log: log, db: db}
 }
 
 // visibleQuery widens each 32-bit xid to an xid8 with the epoch of the
@@ -87,12 +69,8 @@ func (g *PrimaryVisibility) Wait(ctx context.Context, p Pending) error {
 			// per Wait.
 			g.log.Warn("visibility check failed; holding invalidations", zap.Error(fmt.Errorf("visibility: %w", err)))
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
+		if err := pause(ctx, wait); err != nil {
+			return err
 		}
 		wait = min(2*wait, g.cfg.PollMax)
 	}

@@ -12,19 +12,10 @@ import (
 )
 
 // ReplicaGateConfig configures a ReplicaGate.
-type ReplicaGateConfig struct {
-	// DSN of the region's read replica.
-	DSN string
-	// PollMin is the first poll interval while waiting (tight: the replica
-	// usually replays within milliseconds); it doubles up to PollMax.
-	PollMin, PollMax time.Duration
-	Logger           *zap.Logger
-}
+type ReplicaGateConfig = GateConfig
 
 // DefaultReplicaGateConfig returns the documented defaults.
-func DefaultReplicaGateConfig() ReplicaGateConfig {
-	return ReplicaGateConfig{PollMin: time.Millisecond, PollMax: 50 * time.Millisecond}
-}
+func DefaultReplicaGateConfig() ReplicaGateConfig { return DefaultGateConfig() }
 
 // ReplicaGate holds a batch until the region's replica has replayed its
 // commit: pg_last_wal_replay_lsn() > Commit (the commit record's start), or
@@ -45,18 +36,8 @@ type ReplicaGate struct {
 
 // NewReplicaGate returns a gate for cfg.DSN; it connects on first use.
 func NewReplicaGate(cfg ReplicaGateConfig) *ReplicaGate {
-	def := DefaultReplicaGateConfig()
-	if cfg.PollMin <= 0 {
-		cfg.PollMin = def.PollMin
-	}
-	if cfg.PollMax < cfg.PollMin {
-		cfg.PollMax = max(def.PollMax, cfg.PollMin)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = zap.NewNop()
-	}
-	log := cfg.Logger.Named("replica-gate")
-	return &ReplicaGate{cfg: cfg, log: log, db: replication.NewSQLConn(cfg.DSN, log)}
+	cfg, log, db := cfg.open("replica-gate")
+	return &ReplicaGate{cfg: cfg, log: log, db: db}
 }
 
 func replayed(replay replication.LSN, p Pending) bool {
@@ -83,12 +64,8 @@ func (g *ReplicaGate) Wait(ctx context.Context, p Pending) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
+		if err := pause(ctx, wait); err != nil {
+			return err
 		}
 		wait = min(2*wait, g.cfg.PollMax)
 	}

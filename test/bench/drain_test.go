@@ -78,6 +78,7 @@ func recvlogical(b *testing.B, pg *cluster.Postgres, slot, end string) time.Dura
 // confirmed end; it returns that time and the sidecar's peak RSS.
 func sidecarDrain(b *testing.B, pg *cluster.Postgres, mc *cluster.Memcached, slot, end string) (time.Duration, int64) {
 	b.Helper()
+	cluster.Binary(b) // built once per process: not part of the drain
 	t0 := time.Now()
 	sc := cluster.LaunchSidecar(b, cluster.SidecarConfig{
 		Source: pg.DSN(db), Slot: slot, Publication: publication, Servers: []string{mc.Addr()},

@@ -15,6 +15,11 @@ import (
 // primary, timed when their invalidation batch is acknowledged).
 func BenchmarkLiveTail(b *testing.B) {
 	pg := startPrimary(b, 1)
+	// The backlog benchmarks write with synchronous_commit off to build
+	// their backlog fast; a live tail measured that way would measure the
+	// WAL writer's delay (commits reach the walsender only when flushed).
+	pg.ExecDB(b, db, "ALTER SYSTEM SET synchronous_commit = on")
+	pg.ExecDB(b, db, "SELECT pg_reload_conf()")
 	mc := cluster.StartMemcached(b)
 	sc := cluster.StartSidecar(b, cluster.SidecarConfig{
 		Source: pg.DSN(db), Slot: "live", Publication: publication, Servers: []string{mc.Addr()},

@@ -3,6 +3,7 @@ package regions
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -94,21 +95,11 @@ func TestSidecarFailover(t *testing.T) {
 
 func setKeys(t *testing.T, addr string, n int) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	w := bufio.NewWriter(c)
-	for id := 1; id <= n; id++ {
-		fmt.Fprintf(w, "set item:%d 0 0 1 noreply\r\nx\r\n", id)
-	}
-	fmt.Fprintf(w, "mn\r\n")
-	w.Flush()
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || line != "MN\r\n" {
-		t.Fatalf("set keys: %q %v", line, err)
-	}
+	pipeline(t, addr, func(w io.Writer) {
+		for id := 1; id <= n; id++ {
+			fmt.Fprintf(w, "set item:%d 0 0 1 noreply\r\nx\r\n", id)
+		}
+	}, func(line string) { t.Fatalf("set keys: %q", line) })
 	if left := presentKeys(t, addr, n); len(left) != n {
 		t.Fatalf("only %d of %d keys set", len(left), n)
 	}
@@ -117,30 +108,43 @@ func setKeys(t *testing.T, addr string, n int) {
 // presentKeys lists the keys item:1..n that memcached still holds.
 func presentKeys(t *testing.T, addr string, n int) []string {
 	t.Helper()
+	var present []string
+	pipeline(t, addr, func(w io.Writer) {
+		for id := 1; id <= n; id++ {
+			fmt.Fprintf(w, "mg item:%d k q\r\n", id)
+		}
+	}, func(line string) {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "HD" {
+			present = append(present, strings.TrimPrefix(f[1], "k"))
+		}
+	})
+	return present
+}
+
+// pipeline writes quiet commands in one go, ends them with mn, and hands
+// every reply line before MN to each.
+func pipeline(t *testing.T, addr string, write func(io.Writer), each func(line string)) {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	w := bufio.NewWriter(c)
-	for id := 1; id <= n; id++ {
-		fmt.Fprintf(w, "mg item:%d k q\r\n", id)
-	}
+	write(w)
 	fmt.Fprintf(w, "mn\r\n")
-	w.Flush()
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	r := bufio.NewReader(c)
-	var present []string
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
 			t.Fatal(err)
 		}
 		if line == "MN\r\n" {
-			return present
+			return
 		}
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "HD" {
-			present = append(present, strings.TrimPrefix(f[1], "k"))
-		}
+		each(line)
 	}
 }
