@@ -24,6 +24,8 @@ Usage:
   cachesync proxy --config FILE [--dev]        the lease-aware memcache proxy
   cachesync proxy --listen ADDR --backends A,B [--allow-flush] [--dev]
   cachesync demo [--dev]                       a two-region system on this machine
+  cachesync check --config FILE [--db DSN] [--examples N]
+                                               compare the region's cached values with the database
   cachesync check-config --config FILE         validate a config and print the effective one
   cachesync version
 `
@@ -51,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdProxy(ctx, rest, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
+	case "check":
+		err = cmdCheck(ctx, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout, stderr)
 	case "version", "--version", "-v":

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -109,6 +110,7 @@ func (c *conn) writeLoop() {
 		case <-c.dead:
 			return
 		}
+		runtime.Gosched()
 		c.mu.Lock()
 		batch := c.queue
 		c.queue = c.spare[:0]

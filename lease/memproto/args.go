@@ -187,11 +187,6 @@ func parseMeta(req *Request) error {
 	if len(key) > limit {
 		return errFormat
 	}
-	for _, c := range key {
-		if c <= ' ' || c == 0x7f {
-			return errFormat
-		}
-	}
 	req.Keys = append(req.Keys, key)
 	if req.Cmd == CmdMetaSet {
 		size, ok := parseInt(t[2])

@@ -64,6 +64,10 @@ func (p *Parser) Next() (*Request, error) {
 	}
 	req := &p.req
 	req.reset()
+	// memcached tokenizes the line as a C string: a NUL ends it.
+	if i := bytes.IndexByte(p.line, 0); i >= 0 {
+		p.line = p.line[:i]
+	}
 	req.Tokens = tokenize(p.line, req.Tokens)
 	if len(req.Tokens) == 0 {
 		return nil, errUnknown
@@ -193,16 +197,9 @@ func tokenize(line []byte, dst [][]byte) [][]byte {
 	return dst
 }
 
-// ValidKey reports whether k may be stored and routed: 1..250 bytes, no
-// control characters or spaces.
+// ValidKey reports whether k may be stored and routed: 1..250 bytes. Like
+// memcached's text protocol, any other byte is allowed (memcaslap's keys
+// carry control characters); spaces and NUL cannot occur in a token.
 func ValidKey(k []byte) bool {
-	if len(k) == 0 || len(k) > KeyMaxLength {
-		return false
-	}
-	for _, c := range k {
-		if c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
+	return len(k) > 0 && len(k) <= KeyMaxLength
 }

@@ -15,28 +15,81 @@ import (
 	"github.com/cachesync/cachesync/test/cluster"
 )
 
-const memcaslapRun = "10s"
+// memcaslapRun is each memcaslap run's length; CACHESYNC_MEMCASLAP_TIME
+// overrides it (e.g. "5s" while iterating on the proxy).
+func memcaslapRun() string {
+	if v := os.Getenv("CACHESYNC_MEMCASLAP_TIME"); v != "" {
+		return v
+	}
+	return "10s"
+}
 
 var tpsRe = regexp.MustCompile(`TPS: (\d+)`)
 
-// memcaslap runs the load generator against addr and returns its ops/s.
-func memcaslap(b *testing.B, addr string) float64 {
+// slapResult is one memcaslap run: its throughput, and the CPU seconds it,
+// memcached and the target's own process (proxy or twemproxy) used.
+type slapResult struct {
+	ops                       float64 // ops/s
+	total                     float64 // ops done
+	slapCPU, mcCPU, targetCPU float64
+}
+
+// memcaslap runs the load generator against addr, measuring the CPU used
+// meanwhile by memcached (mcPid) and by the target's process (targetPid,
+// 0 = this process, -1 = none).
+func memcaslap(b *testing.B, addr string, mcPid, targetPid int) slapResult {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "/usr/bin/memcaslap", "-s", addr, "-t", memcaslapRun, "-T", "1", "-c", "32").CombinedOutput()
+	cpu := func(pid int) float64 {
+		if pid < 0 {
+			return 0
+		}
+		v, err := procCPU(pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
+	mc0, tg0 := cpu(mcPid), cpu(targetPid)
+	cmd := exec.CommandContext(ctx, "/usr/bin/memcaslap", "-s", addr, "-t", memcaslapRun(), "-T", "1", "-c", "32")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		b.Fatalf("memcaslap %s: %v\n%s", addr, err, out)
 	}
+	mc1, tg1 := cpu(mcPid), cpu(targetPid)
 	m := tpsRe.FindSubmatch(out)
 	if m == nil {
 		b.Fatalf("memcaslap %s: no TPS in\n%s", addr, out)
 	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
+	ops, _ := strconv.ParseFloat(string(m[1]), 64)
+	d, _ := time.ParseDuration(memcaslapRun())
+	st := cmd.ProcessState
+	return slapResult{
+		ops:       ops,
+		total:     ops * d.Seconds(),
+		slapCPU:   (st.UserTime() + st.SystemTime()).Seconds(),
+		mcCPU:     mc1 - mc0,
+		targetCPU: tg1 - tg0,
+	}
 }
 
-func startNutcracker(b *testing.B, server string) string {
+// startBenchMemcached runs memcached as a plain process so its pid (and so
+// its CPU use) is known.
+func startBenchMemcached(b *testing.B) (addr string, pid int) {
+	b.Helper()
+	port := cluster.FreePort(b)
+	args := []string{"-U", "0", "-m", "64", "-l", "127.0.0.1", "-p", strconv.Itoa(port)}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "nobody")
+	}
+	p := cluster.StartProcess(b, "memcached", cluster.MemcachedBin, args...)
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	waitListening(b, addr)
+	return addr, p.Pid()
+}
+
+func startNutcracker(b *testing.B, server string) (addr string, pid int) {
 	b.Helper()
 	port := cluster.FreePort(b)
 	conf := fmt.Sprintf("pool:\n  listen: 127.0.0.1:%d\n  hash: md5\n  distribution: ketama\n  auto_eject_hosts: false\n  servers:\n   - %s:1\n", port, server)
@@ -44,8 +97,13 @@ func startNutcracker(b *testing.B, server string) string {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	cluster.StartProcess(b, "nutcracker", "/usr/sbin/nutcracker", "-c", path, "-s", strconv.Itoa(cluster.FreePort(b)))
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p := cluster.StartProcess(b, "nutcracker", "/usr/sbin/nutcracker", "-c", path, "-s", strconv.Itoa(cluster.FreePort(b)))
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	waitListening(b, addr)
+	return addr, p.Pid()
+}
+
+func waitListening(b *testing.B, addr string) {
 	cluster.Eventually(b, 10*time.Second, func() error {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
@@ -53,38 +111,75 @@ func startNutcracker(b *testing.B, server string) string {
 		}
 		return err
 	})
-	return addr
 }
 
 // BenchmarkMemcaslap compares memcaslap's throughput against memcached
-// directly, through twemproxy, and through this proxy, interleaved over two
-// rounds so drifting machine load hits all three alike. Run by `make bench`.
+// directly, through twemproxy, and through this proxy, in the order
+// direct, twemproxy, proxy, proxy, twemproxy, direct (ABBA) so drifting
+// machine load hits all three alike, and prints a table with the CPU each
+// process spent per op. The proxy runs in this process, so its CPU is this
+// process's. Run by `make bench`.
 func BenchmarkMemcaslap(b *testing.B) {
-	mc := cluster.StartMemcached(b)
-	tw := startNutcracker(b, mc.Addr())
-	px := startProxy(b, nil, mc.Addr())
-	targets := []struct{ name, addr string }{
-		{"direct", mc.Addr()}, {"twemproxy", tw}, {"proxy", px.Addr()},
+	mc, mcPid := startBenchMemcached(b)
+	tw, twPid := startNutcracker(b, mc)
+	px := startProxy(b, nil, mc)
+	type target struct {
+		name, addr string
+		pid        int
 	}
-	sum := map[string]float64{}
+	targets := []target{{"direct", mc, -1}, {"twemproxy", tw, twPid}, {"proxy", px.Addr(), 0}}
+	order := []target{targets[0], targets[1], targets[2], targets[2], targets[1], targets[0]}
+	sum := map[string]*slapResult{}
+	for _, tg := range targets {
+		sum[tg.name] = &slapResult{}
+	}
+	load0 := loadAvg()
 	for i := 0; i < b.N; i++ {
-		for round := 1; round <= 2; round++ {
-			for _, tg := range targets {
-				tps := memcaslap(b, tg.addr)
-				sum[tg.name] += tps
-				b.Logf("round %d %-9s %10.0f ops/s", round, tg.name, tps)
-			}
+		for _, tg := range order {
+			r := memcaslap(b, tg.addr, mcPid, tg.pid)
+			s := sum[tg.name]
+			s.ops += r.ops
+			s.total += r.total
+			s.slapCPU += r.slapCPU
+			s.mcCPU += r.mcCPU
+			s.targetCPU += r.targetCPU
+			b.Logf("%-9s %8.0f ops/s  cpu slap %.2fs memcached %.2fs target %.2fs  load %s", tg.name, r.ops, r.slapCPU, r.mcCPU, r.targetCPU, loadAvg())
 		}
 	}
-	n := float64(2 * b.N)
-	d, t, p := sum["direct"]/n, sum["twemproxy"]/n, sum["proxy"]/n
-	fmt.Printf("\nmemcaslap -t %s -T 1 -c 32 (mean of %d runs each)\n", memcaslapRun, int(n))
-	fmt.Printf("  %-10s %10.0f ops/s\n  %-10s %10.0f ops/s\n  %-10s %10.0f ops/s\n", "direct", d, "twemproxy", t, "proxy", p)
-	fmt.Printf("  proxy/direct %.2f  proxy/twemproxy %.2f  twemproxy/direct %.2f\n\n", p/d, p/t, t/d)
+	runs := float64(2 * b.N)
+	mean := func(name string) float64 { return sum[name].ops / runs }
+	d, t := mean("direct"), mean("twemproxy")
+	perOp := func(cpu, total float64) string {
+		if total == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", cpu/total*1e6)
+	}
+	fmt.Printf("\nmemcaslap -t %s -T 1 -c 32, mean of %d runs each, order direct,twemproxy,proxy,proxy,twemproxy,direct; load average %s -> %s, %d CPUs\n",
+		memcaslapRun(), int(runs), load0, loadAvg(), runtimeCPUs())
+	fmt.Printf("%-10s %10s %9s %12s %14s %15s %15s\n", "target", "ops/s", "/direct", "/twemproxy", "target µs/op", "memcached µs/op", "memcaslap µs/op")
+	for _, tg := range targets {
+		s := sum[tg.name]
+		own := perOp(s.targetCPU, s.total)
+		if tg.pid < 0 {
+			own = "-"
+		}
+		fmt.Printf("%-10s %10.0f %9.2f %12.2f %14s %15s %15s\n", tg.name, mean(tg.name), mean(tg.name)/d, mean(tg.name)/t,
+			own, perOp(s.mcCPU, s.total), perOp(s.slapCPU, s.total))
+	}
+	fmt.Println("(target µs/op: CPU of twemproxy's or the proxy's process per op; the proxy's includes this test process's idle runtime.)")
+	fmt.Println()
+	p := mean("proxy")
 	b.ReportMetric(d, "direct_ops/s")
 	b.ReportMetric(t, "twemproxy_ops/s")
 	b.ReportMetric(p, "proxy_ops/s")
 	b.ReportMetric(p/d, "proxy/direct")
 	b.ReportMetric(p/t, "proxy/twemproxy")
 	b.ReportMetric(t/d, "twemproxy/direct")
+	if s := sum["proxy"]; s.total > 0 {
+		b.ReportMetric(s.targetCPU/s.total*1e6, "proxy_cpu_µs/op")
+	}
+	if s := sum["twemproxy"]; s.total > 0 {
+		b.ReportMetric(s.targetCPU/s.total*1e6, "twemproxy_cpu_µs/op")
+	}
 }

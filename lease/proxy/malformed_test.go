@@ -75,6 +75,9 @@ func TestMalformedInputMatchesMemcached(t *testing.T) {
 		"mg\r\n", "mg a zz\r\n", "mg a v v\r\n", "ms a\r\n", "ms a x\r\n", "ms a 1 Q\r\nb\r\n",
 		"ms " + k251 + " 1\r\na\r\n", "mg " + k251 + " v\r\n", "mg a v q\r\nmd zz q\r\n", "mg !! b v\r\n",
 		"set a 0 0 3\r\nabcXY\r\n",
+		// memcaslap's keys start with control bytes; a NUL ends the line.
+		"set \x10\x10ab 0 0 1\r\nx\r\nget \x10\x10ab\r\ngets \x10\x10ab\r\nmg \x10\x10ab v\r\ndelete \x10\x10ab\r\n",
+		"set a\x00b 0 0 1\r\nx\r\nget a\x00b\r\nmg \x7f\x01 v\r\n",
 		strings.Repeat("y", 3000) + noTerm, // no newline after 2048 bytes: memcached closes
 	}
 	for _, in := range inputs {

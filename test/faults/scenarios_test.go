@@ -27,7 +27,7 @@ var scenarios = []scenario{
 		kills := 0
 		for i := 0; i < 3; i++ {
 			for _, r := range w.regions {
-				r.RestartSidecar(t, false)
+				r.RestartSidecar(w.lifetime(t), false)
 				kills++
 			}
 			for _, r := range w.regions {
@@ -76,8 +76,8 @@ var scenarios = []scenario{
 		return "west sidecar and replica cut off from the primary for 30s"
 	}},
 	{"proxy-restart", func(t *testing.T, w *world) string {
-		w.west.RestartProxy(t)
-		w.east.RestartProxy(t)
+		w.west.RestartProxy(w.lifetime(t))
+		w.east.RestartProxy(w.lifetime(t))
 		return "west and east proxies SIGKILLed mid-load (leases outstanding) and restarted"
 	}},
 }
@@ -99,6 +99,7 @@ type result struct {
 
 func TestFaults(t *testing.T) {
 	w := newWorld(t)
+	w.suite = t
 	var results []result
 	for _, sc := range scenarios {
 		ok := t.Run(sc.name, func(t *testing.T) {

@@ -30,6 +30,7 @@ type world struct {
 	replicaToPrimary *cluster.TCPProxy // replica's WAL stream
 	sidecarToMC      map[string]*cluster.TCPProxy
 	regions          []*cluster.Region
+	suite            *testing.T // owns processes restarted by scenarios
 }
 
 func newWorld(t *testing.T) *world {
@@ -145,3 +146,5 @@ func splitComma(s string) []string {
 	}
 	return out
 }
+
+func (w *world) lifetime(t *testing.T) worldLifetime { return worldLifetime{T: t, suite: w.suite} }
