@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 
 	"go.uber.org/zap"
 
@@ -20,6 +21,8 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	allowFlush := fs.Bool("allow-flush", false, "without --config: pass flush_all to every server")
 	httpListen := fs.String("http", "", "dashboard and /metrics address; overrides http.listen (without --config, empty: none)")
 	bind := fs.String("bind", "", "memberlist gossip address; overrides cluster.bind (so a sidecar's file can serve a proxy on the same host)")
+	node := fs.String("node", "", "without --config: this node's name in the fleet (default: hostname-PORT)")
+	regionName := fs.String("region", "local", "without --config: the region this proxy serves (dashboard and fleet)")
 	join := fs.String("join", "", "memberlist addresses to join, A,B; overrides cluster.join")
 	dev := fs.Bool("dev", false, "human-readable console logs instead of JSON")
 	if err := parseFlags(fs, args); err != nil {
@@ -40,12 +43,20 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	case *listen != "" && *backends != "":
 		cfg = defaultConfig()
-		cfg.Region = "local"
+		cfg.Region = *regionName
+		if _, port, err := net.SplitHostPort(*listen); err == nil && *node == "" {
+			// Several flag-configured proxies on one host must not share a
+			// name: memberlist keeps one member per name.
+			cfg.Node += "-" + port
+		}
+		if *node != "" {
+			cfg.Node = *node
+		}
 		cfg.Proxy.Listen, cfg.Memcache.Servers = *listen, splitList(*backends)
 		cfg.Memcache.Hash, cfg.Proxy.AllowFlush = *hash, *allowFlush
 		cfg.HTTP.Listen = *httpListen
 		cfg.Cluster.Bind = "127.0.0.1:0"
-		y := fmt.Sprintf("region: local\nmemcache: {servers: [%s], hash: %s}\n", *backends, *hash)
+		y := fmt.Sprintf("region: %s\nmemcache: {servers: [%s], hash: %s}\n", *regionName, *backends, *hash)
 		if _, err := parseConfig("--backends", []byte(y), "proxy"); err != nil {
 			return err
 		}

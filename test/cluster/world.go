@@ -65,7 +65,8 @@ func StartRegion(t testing.TB, spec RegionSpec) *Region {
 func (r *Region) startProxy(t testing.TB) {
 	t.Helper()
 	r.Proxy = StartProcess(t, r.Spec.Name+"-proxy", Binary(t), "proxy",
-		"--listen", r.ProxyAddr, "--backends", r.MC.Addr(), "--http", r.ProxyHTTP)
+		"--listen", r.ProxyAddr, "--backends", r.MC.Addr(), "--http", r.ProxyHTTP,
+		"--region", r.Spec.Name, "--node", r.Spec.Name+"-1", "--join", r.Sidecar.Config.ClusterBind)
 	Eventually(t, 30*time.Second, func() error {
 		if r.Proxy.Exited() {
 			return fmt.Errorf("proxy exited: %v\n%s", r.Proxy.Wait(0), tailLines(r.Proxy.Logs(), logTailLines))

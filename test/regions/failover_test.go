@@ -71,7 +71,7 @@ func TestSidecarFailover(t *testing.T) {
 		return nil
 	})
 	t.Logf("standby active %.2fs after SIGKILL of the active sidecar", time.Since(killed).Seconds())
-	confirmedPast(t, pg, "cachesync_west", end)
+	pg.WaitConfirmed(t, "app", "cachesync_west", end, time.Minute)
 	if left := presentKeys(t, mc.Addr(), rows); len(left) > 0 {
 		t.Fatalf("%d keys not invalidated after failover, e.g. %v", len(left), left[:min(5, len(left))])
 	}

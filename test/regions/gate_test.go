@@ -40,10 +40,10 @@ func TestTwoRegions(t *testing.T) {
 	replica := pg.StartReplica(t, cluster.WithApplyDelay(replicaDelay))
 
 	east := startRegion(t, "east", pg.DSN("app"), "", pg.DSN("app"), nil)
-	join := []string{east.sidecar.Config.ClusterBind}
+	join := []string{east.Sidecar.Config.ClusterBind}
 	west := startRegion(t, "west", pg.DSN("app"), replica.DSN("app"), replica.DSN("app"), join)
 	nogate := startRegion(t, "westnogate", pg.DSN("app"), "", replica.DSN("app"), join)
-	regions := []*regionNode{east, west, nogate}
+	regions := []*cluster.Region{east, west, nogate}
 
 	t.Run("gate", func(t *testing.T) {
 		ops := runWorkload(t, pg, regions, 600)
@@ -52,14 +52,9 @@ func TestTwoRegions(t *testing.T) {
 		// has confirmed it (so every invalidation was delivered after the
 		// gate let it through). Readers keep reading until then: that is
 		// when a lagging refill would happen.
-		cluster.Eventually(t, 30*time.Second, func() error {
-			if ok := replica.QueryString(t, "app", "SELECT (pg_last_wal_replay_lsn() >= $1::pg_lsn)::text", lsn); ok != "true" {
-				return fmt.Errorf("replica has not replayed %s", lsn)
-			}
-			return nil
-		})
+		replica.WaitReplayed(t, "app", lsn, 30*time.Second)
 		for _, r := range regions {
-			confirmedPast(t, pg, "cachesync_"+r.name, lsn)
+			pg.WaitConfirmed(t, "app", r.Slot(), lsn, time.Minute)
 		}
 		ops.stop()
 		t.Logf("workload: %d updates, %d reads, %d fills", ops.writes.Load(), ops.reads.Load(), ops.fills.Load())
@@ -69,19 +64,19 @@ func TestTwoRegions(t *testing.T) {
 			fresh := 0
 			for id := 1; id <= hotRows; id++ {
 				want := itemValue(id, mustAtoi(t, pg.QueryString(t, "app", "SELECT version::text FROM items WHERE id = $1", id)))
-				got, ok, err := classicGet(r.proxyAddr(), "item:"+strconv.Itoa(id))
+				got, ok, err := cluster.ClassicGet(r.ProxyAddr, "item:"+strconv.Itoa(id))
 				if err != nil {
 					t.Fatal(err)
 				}
 				switch {
 				case ok && got != want:
-					stale[r.name]++
-					t.Logf("%s: item:%d cached %q, primary has %q", r.name, id, got, want)
+					stale[r.Spec.Name]++
+					t.Logf("%s: item:%d cached %q, primary has %q", r.Spec.Name, id, got, want)
 				case ok:
 					fresh++
 				}
 			}
-			t.Logf("%s: %d stale, %d fresh, %d not cached", r.name, stale[r.name], fresh, hotRows-stale[r.name]-fresh)
+			t.Logf("%s: %d stale, %d fresh, %d not cached", r.Spec.Name, stale[r.Spec.Name], fresh, hotRows-stale[r.Spec.Name]-fresh)
 		}
 		if stale["east"] != 0 || stale["west"] != 0 {
 			t.Errorf("stale values in gated regions: east %d, west %d; want 0", stale["east"], stale["west"])
@@ -92,11 +87,11 @@ func TestTwoRegions(t *testing.T) {
 
 		// West's end-to-end lag includes the replica's delay; east's does not.
 		cluster.Eventually(t, 10*time.Second, func() error {
-			ws, err := west.sidecar.Status()
+			ws, err := west.Sidecar.Status()
 			if err != nil {
 				return err
 			}
-			es, err := east.sidecar.Status()
+			es, err := east.Sidecar.Status()
 			if err != nil {
 				return err
 			}
@@ -116,24 +111,34 @@ func TestTwoRegions(t *testing.T) {
 	})
 
 	t.Run("dashboard", func(t *testing.T) {
-		url := "http://" + west.sidecar.Config.HTTPListen + "/"
-		before := dashboardFigures(t, url)
-		for _, r := range []string{"east", "west"} {
-			for _, f := range []string{"e2e-p50", "e2e-p99", "slot-confirmed"} {
-				if v := before[r+"/"+f]; v == "" || v == "–" {
-					t.Fatalf("dashboard served by west: %s %s = %q, want a figure (figures: %v)", r, f, v, before)
+		url := "http://" + west.Sidecar.Config.HTTPListen + "/"
+		var before map[string]string
+		cluster.Eventually(t, 30*time.Second, func() error {
+			var err error
+			if before, err = dashboardFigures(url); err != nil {
+				return err
+			}
+			for _, r := range []string{"east", "west"} {
+				for _, f := range []string{"e2e-p50", "e2e-p99", "slot-confirmed", "hit-rate"} {
+					if v := before[r+"/"+f]; v == "" || v == "–" {
+						return fmt.Errorf("dashboard served by west: %s %s = %q, want a figure (figures: %v)", r, f, v, before)
+					}
 				}
 			}
-		}
-		if v := before["west/replica-lag-seconds"]; v == "" || v == "–" {
-			t.Fatalf("west's replica lag not shown: %v", before)
-		}
+			if v := before["west/replica-lag-seconds"]; v == "" || v == "–" {
+				return fmt.Errorf("west's replica lag not shown: %v", before)
+			}
+			return nil
+		})
 		pg.ExecDB(t, "app", "UPDATE items SET version = version + 1")
 		lsn := pg.QueryString(t, "app", "SELECT pg_current_wal_insert_lsn()::text")
-		confirmedPast(t, pg, "cachesync_east", lsn)
-		confirmedPast(t, pg, "cachesync_west", lsn)
+		pg.WaitConfirmed(t, "app", east.Slot(), lsn, time.Minute)
+		pg.WaitConfirmed(t, "app", west.Slot(), lsn, time.Minute)
 		cluster.Eventually(t, 20*time.Second, func() error {
-			after := dashboardFigures(t, url)
+			after, err := dashboardFigures(url)
+			if err != nil {
+				return err
+			}
 			for _, r := range []string{"east", "west"} {
 				if after[r+"/slot-confirmed"] == before[r+"/slot-confirmed"] {
 					return fmt.Errorf("%s slot-confirmed still %s", r, before[r+"/slot-confirmed"])
@@ -156,13 +161,12 @@ var regionRE = regexp.MustCompile(`data-region="([a-z0-9_]+)"`)
 
 // dashboardFigures renders the page in headless chromium and returns every
 // figure as "region/field" -> text.
-func dashboardFigures(t *testing.T, url string) map[string]string {
-	t.Helper()
+func dashboardFigures(url string) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(bg, 60*time.Second)
 	defer cancel()
 	dom, err := browser.BrowserDOM(ctx, url)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	figs := map[string]string{}
 	starts := regionRE.FindAllStringSubmatchIndex(dom, -1)
@@ -179,9 +183,9 @@ func dashboardFigures(t *testing.T, url string) map[string]string {
 		}
 	}
 	if len(figs) == 0 {
-		t.Fatalf("no region figures in the dashboard DOM:\n%.2000s", dom)
+		return nil, fmt.Errorf("no region figures in the dashboard DOM:\n%.2000s", dom)
 	}
-	return figs
+	return figs, nil
 }
 
 func mustAtoi(t *testing.T, s string) int {
@@ -192,8 +196,6 @@ func mustAtoi(t *testing.T, s string) int {
 	}
 	return n
 }
-
-func (r *regionNode) proxyAddr() string { return r.sidecar.Config.ProxyListen }
 
 type workload struct {
 	cancel               context.CancelFunc
@@ -211,18 +213,18 @@ func (w *workload) stop() {
 // the primary while three readers per region read through their proxy with
 // the lease client, filling from the region's database. It returns once the
 // writes are done; the readers run until stop.
-func runWorkload(t *testing.T, pg *cluster.Postgres, regions []*regionNode, updates int) *workload {
+func runWorkload(t *testing.T, pg *cluster.Postgres, regions []*cluster.Region, updates int) *workload {
 	t.Helper()
 	ctx, cancel := context.WithCancel(bg)
 	w := &workload{cancel: cancel}
 	t.Cleanup(w.stop)
 	for _, r := range regions {
 		for i := 0; i < 3; i++ {
-			client, err := lease.NewClient(r.proxyAddr())
+			client, err := lease.NewClient(r.ProxyAddr)
 			if err != nil {
 				t.Fatal(err)
 			}
-			db, err := pgx.Connect(ctx, r.readDSN)
+			db, err := pgx.Connect(ctx, r.Spec.ReadDSN)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -244,7 +246,7 @@ func runWorkload(t *testing.T, pg *cluster.Postgres, regions []*regionNode, upda
 					if err == nil {
 						w.reads.Add(1)
 					} else if ctx.Err() == nil {
-						t.Errorf("%s reader: %v", r.name, err)
+						t.Errorf("%s reader: %v", r.Spec.Name, err)
 						return
 					}
 				}
