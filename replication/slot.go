@@ -76,8 +76,7 @@ func (s *Stream) prepareSlot(ctx context.Context, conn *pgconn.PgConn) (string, 
 		if info.walStatus != "lost" {
 			return "", nil
 		}
-		s.log.Error("replication slot was invalidated by PostgreSQL (wal_status = lost, usually max_slot_wal_keep_size): invalidations since it fell behind are lost; dropping and recreating it, the cache will be flushed before consuming",
-			zap.String("slot", slot))
+		s.log.Error("replication slot was invalidated by PostgreSQL (wal_status = lost, usually max_slot_wal_keep_size): invalidations since it fell behind are lost; dropping and recreating it, the cache will be flushed before consuming")
 		if err := pglogrepl.DropReplicationSlot(ctx, conn, slot, pglogrepl.DropReplicationSlotOptions{}); err != nil {
 			return "", fmt.Errorf("drop lost slot %s: %w", slot, err)
 		}
@@ -95,7 +94,7 @@ func (s *Stream) prepareSlot(ctx context.Context, conn *pgconn.PgConn) (string, 
 	if err != nil {
 		return "", fmt.Errorf("create slot %s: %w", slot, err)
 	}
-	s.log.Warn("created replication slot", zap.String("slot", slot), zap.String("reason", reason))
+	s.log.Warn("created replication slot", zap.String("reason", reason))
 	return reason, nil
 }
 
