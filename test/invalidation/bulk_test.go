@@ -9,7 +9,7 @@ import (
 
 const (
 	bulkRows   = 1_000_000 // the million-row transaction: ~40 s here (UPDATE 7.5 s, drain 17 s)
-	bulkExtras = 10_000  // rows it leaves alone
+	bulkExtras = 10_000    // rows it leaves alone
 )
 
 // TestBulkUpdate is one transaction that changes bulkRows rows, in
