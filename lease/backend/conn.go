@@ -12,20 +12,25 @@ import (
 	"time"
 )
 
-// conn is one pipelined connection: a writer goroutine batches queued ops
-// into one flush, a reader goroutine matches replies to them in order.
+// conn is one pipelined connection. There is no writer goroutine: the
+// caller that finds nobody writing becomes the writer and flushes whatever
+// is queued, including what others queue meanwhile (flat combining); a
+// reader goroutine matches replies to requests in order.
 type conn struct {
 	nc      net.Conn
 	timeout time.Duration
 	r       *bufio.Reader
 	w       *bufio.Writer
 
-	mu     sync.Mutex
-	queue  []*Op
-	spare  []*Op
-	closed bool
+	mu      sync.Mutex
+	queue   []*Op
+	spare   []*Op
+	writing bool // a caller is in writeQueued
+	closed  bool
+	// writers counts callers in writeQueued, so teardown can wait for them
+	// before failing what is left; Add happens only under mu while !closed.
+	writers sync.WaitGroup
 
-	wake    chan struct{}
 	pending chan *Op
 	dead    chan struct{}
 	once    sync.Once
@@ -42,14 +47,14 @@ func newConn(nc net.Conn, timeout time.Duration, maxPending int, died chan<- str
 		timeout: timeout,
 		r:       bufio.NewReaderSize(nc, 64<<10),
 		w:       bufio.NewWriterSize(nc, 64<<10),
-		wake:    make(chan struct{}, 1),
 		pending: make(chan *Op, maxPending),
 		dead:    make(chan struct{}),
 		died:    died,
 	}
 }
 
-// enqueue hands op to the writer; false when the connection is closed.
+// enqueue queues op and, if nobody is writing, writes the queue itself;
+// false when the connection is closed.
 func (c *conn) enqueue(op *Op) bool {
 	c.mu.Lock()
 	if c.closed {
@@ -57,13 +62,69 @@ func (c *conn) enqueue(op *Op) bool {
 		return false
 	}
 	c.queue = append(c.queue, op)
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if c.writing {
+		c.mu.Unlock()
+		return true
 	}
+	c.writing = true
+	c.writers.Add(1)
+	c.mu.Unlock()
+	c.writeQueued(callerRounds)
 	return true
 }
+
+// writeQueued writes batches until the queue is empty. Before taking each
+// batch it yields, so callers already runnable queue their requests first
+// and one write carries many. Measured under memcaslap -c 32 on 2 cores:
+// 0.8 backend writes per op with a writer goroutine that wrote as soon as
+// it woke, 0.2 with a yield (-25% proxy CPU per op); writing from the
+// caller instead of waking a goroutine saved a further 1-4% (5 ABBA pairs).
+//
+// A caller writes at most callerRounds batches (rounds 0 < callerRounds):
+// under sustained load the queue may never empty, and the caller has its
+// own reply to serve. A goroutine takes over what is left.
+func (c *conn) writeQueued(rounds int) {
+	defer c.writers.Done()
+	for round := 0; ; round++ {
+		runtime.Gosched()
+		c.mu.Lock()
+		if c.closed {
+			batch := c.queue
+			c.queue = nil
+			c.writing = false
+			c.mu.Unlock()
+			for _, op := range batch {
+				op.finish(ErrServerDown)
+			}
+			return
+		}
+		if len(c.queue) == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		if rounds > 0 && round >= rounds {
+			c.writers.Add(1) // under mu and !closed, like every Add
+			c.mu.Unlock()
+			go c.writeQueued(0)
+			return
+		}
+		batch := c.queue
+		c.queue = c.spare[:0]
+		c.spare = nil
+		c.mu.Unlock()
+		if err := c.writeBatch(batch); err != nil {
+			c.fail(err) // the next round fails what was queued meanwhile
+		}
+		clear(batch)
+		c.mu.Lock()
+		c.spare = batch[:0]
+		c.mu.Unlock()
+	}
+}
+
+// callerRounds bounds the batches a caller writes for others.
+const callerRounds = 4
 
 func (c *conn) fail(err error) {
 	c.once.Do(func() {
@@ -83,9 +144,11 @@ func (c *conn) fail(err error) {
 	})
 }
 
-// drain fails every op still owned by the connection; call only after the
-// reader and writer have exited.
+// drain fails every op still owned by the connection; call only after
+// fail, once the reader has exited. It waits for the writing caller, which
+// cannot block for long once the connection is dead.
 func (c *conn) drain() {
+	c.writers.Wait()
 	c.mu.Lock()
 	q := c.queue
 	c.queue = nil
@@ -103,37 +166,28 @@ func (c *conn) drain() {
 	}
 }
 
-func (c *conn) writeLoop() {
-	for {
-		select {
-		case <-c.wake:
-		case <-c.dead:
-			return
-		}
-		runtime.Gosched()
-		c.mu.Lock()
-		batch := c.queue
-		c.queue = c.spare[:0]
-		c.mu.Unlock()
-		if err := c.writeBatch(batch); err != nil {
-			c.fail(err)
-			return
-		}
-		clear(batch)
-		c.spare = batch[:0]
-	}
-}
-
 func (c *conn) writeBatch(batch []*Op) error {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
 	for i, op := range batch {
 		select {
 		case c.pending <- op:
-		case <-c.dead:
-			for _, o := range batch[i:] {
-				o.finish(ErrServerDown)
+		default:
+			// The reader is MaxPending replies behind: send what is
+			// buffered so those replies can come, then wait for room.
+			if err := c.w.Flush(); err != nil {
+				for _, o := range batch[i:] {
+					o.finish(ErrServerDown)
+				}
+				return fmt.Errorf("flush: %w", err)
 			}
-			return fmt.Errorf("write: %w", ErrServerDown)
+			select {
+			case c.pending <- op:
+			case <-c.dead:
+				for _, o := range batch[i:] {
+					o.finish(ErrServerDown)
+				}
+				return fmt.Errorf("write: %w", ErrServerDown)
+			}
 		}
 		if _, err := c.w.Write(op.Req); err != nil {
 			// op is already pending: drain fails it after the reader exits.

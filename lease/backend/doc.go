@@ -3,13 +3,16 @@
 //
 // Guarantees:
 //   - Requests from many callers are written back to back on a shared
-//     connection: whatever is queued when the writer wakes goes out in one
-//     flush (one syscall), and replies are matched to requests in order.
+//     connection: the caller that finds nobody writing writes, after
+//     yielding to the callers already runnable so they queue theirs too,
+//     everything queued in one flush (one syscall); replies are matched to
+//     requests in order.
 //   - Every submitted Op completes exactly once: with its reply, with a
 //     timeout error (no reply within Config.Timeout tears the connection
 //     down), or with ErrServerDown.
 //   - A server whose connection fails is marked down at once; while down,
 //     Ops fail immediately instead of waiting, and the server is redialled
 //     every ProbeInterval until it answers again.
-//   - Run returns only after every goroutine it started has exited.
+//   - Run returns only after every goroutine it started has exited (a
+//     writer goroutine taking over a long queue from a caller included).
 package backend

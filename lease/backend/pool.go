@@ -203,13 +203,13 @@ func (p *Pool) serve(ctx context.Context, s *server, conns []*conn, died chan st
 	for _, c := range conns {
 		c.onFail = func() { s.conns.CompareAndSwap(published, nil) }
 	}
-	// Publish before the loops start: only they can fail a connection, so
-	// onFail can never run before the connections are visible.
+	// Publish before the readers start: only they and callers (who find the
+	// connections here) can fail a connection, so onFail can never run
+	// before the connections are visible.
 	s.conns.Store(published)
 	s.up.Set(1)
 	for _, c := range conns {
-		wg.Add(2)
-		go func() { defer wg.Done(); c.writeLoop() }()
+		wg.Add(1)
 		go func() { defer wg.Done(); c.readLoop() }()
 	}
 	markReady()

@@ -7,8 +7,10 @@
 //     "CLIENT_ERROR bad command line format", "CLIENT_ERROR bad data chunk",
 //     ...) as a *ProtocolError, and parsing resumes where memcached resumes,
 //     so a proxy built on it answers exactly like the server behind it.
-//   - Keys over 250 bytes or containing control characters are refused with
-//     a CLIENT_ERROR: they could not be routed or forwarded safely.
+//   - Keys over 250 bytes are refused with a CLIENT_ERROR. Any other byte
+//     is allowed in a key, control characters included, as memcached allows
+//     them (memcaslap's keys start with some); a NUL ends the command line,
+//     as it does in memcached's C-string tokenizer.
 //   - Memory is bounded: a command line without a newline after MaxLine
 //     bytes (MaxGetLine for get/gets, which may be long) returns
 //     ErrLineTooLong and the caller closes the connection, as memcached does;

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -114,11 +115,11 @@ func waitListening(b *testing.B, addr string) {
 }
 
 // BenchmarkMemcaslap compares memcaslap's throughput against memcached
-// directly, through twemproxy, and through this proxy, in the order
-// direct, twemproxy, proxy, proxy, twemproxy, direct (ABBA) so drifting
-// machine load hits all three alike, and prints a table with the CPU each
-// process spent per op. The proxy runs in this process, so its CPU is this
-// process's. Run by `make bench`.
+// directly, through twemproxy, and through this proxy (with GOMAXPROCS as
+// set, and with GOMAXPROCS=1 like single-threaded twemproxy), in a
+// palindromic order (ABBA) so drifting machine load hits all alike, and
+// prints a table with the CPU each process spent per op. The proxy runs in
+// this process, so its CPU is this process's. Run by `make bench`.
 func BenchmarkMemcaslap(b *testing.B) {
 	mc, mcPid := startBenchMemcached(b)
 	tw, twPid := startNutcracker(b, mc)
@@ -126,9 +127,19 @@ func BenchmarkMemcaslap(b *testing.B) {
 	type target struct {
 		name, addr string
 		pid        int
+		procs      int // GOMAXPROCS during the run; 0 = unchanged
 	}
-	targets := []target{{"direct", mc, -1}, {"twemproxy", tw, twPid}, {"proxy", px.Addr(), 0}}
-	order := []target{targets[0], targets[1], targets[2], targets[2], targets[1], targets[0]}
+	targets := []target{
+		{"direct", mc, -1, 0}, {"twemproxy", tw, twPid, 0},
+		{"proxy", px.Addr(), 0, 0}, {"proxy-1P", px.Addr(), 0, 1},
+	}
+	var order []target
+	for i := range targets {
+		order = append(order, targets[i])
+	}
+	for i := range targets {
+		order = append(order, targets[len(targets)-1-i])
+	}
 	sum := map[string]*slapResult{}
 	for _, tg := range targets {
 		sum[tg.name] = &slapResult{}
@@ -136,7 +147,12 @@ func BenchmarkMemcaslap(b *testing.B) {
 	load0 := loadAvg()
 	for i := 0; i < b.N; i++ {
 		for _, tg := range order {
+			prev := runtime.GOMAXPROCS(0)
+			if tg.procs > 0 {
+				runtime.GOMAXPROCS(tg.procs)
+			}
 			r := memcaslap(b, tg.addr, mcPid, tg.pid)
+			runtime.GOMAXPROCS(prev)
 			s := sum[tg.name]
 			s.ops += r.ops
 			s.total += r.total
@@ -155,8 +171,8 @@ func BenchmarkMemcaslap(b *testing.B) {
 		}
 		return fmt.Sprintf("%.1f", cpu/total*1e6)
 	}
-	fmt.Printf("\nmemcaslap -t %s -T 1 -c 32, mean of %d runs each, order direct,twemproxy,proxy,proxy,twemproxy,direct; load average %s -> %s, %d CPUs\n",
-		memcaslapRun(), int(runs), load0, loadAvg(), runtimeCPUs())
+	fmt.Printf("\nmemcaslap -t %s -T 1 -c 32, mean of %d runs each, palindromic order; load average %s -> %s, %d CPUs\n",
+		memcaslapRun(), int(runs), load0, loadAvg(), runtime.NumCPU())
 	fmt.Printf("%-10s %10s %9s %12s %14s %15s %15s\n", "target", "ops/s", "/direct", "/twemproxy", "target µs/op", "memcached µs/op", "memcaslap µs/op")
 	for _, tg := range targets {
 		s := sum[tg.name]
@@ -167,7 +183,7 @@ func BenchmarkMemcaslap(b *testing.B) {
 		fmt.Printf("%-10s %10.0f %9.2f %12.2f %14s %15s %15s\n", tg.name, mean(tg.name), mean(tg.name)/d, mean(tg.name)/t,
 			own, perOp(s.mcCPU, s.total), perOp(s.slapCPU, s.total))
 	}
-	fmt.Println("(target µs/op: CPU of twemproxy's or the proxy's process per op; the proxy's includes this test process's idle runtime.)")
+	fmt.Println("(µs/op: CPU seconds (user+system, /proc/PID/stat) per op of twemproxy's or the proxy's process, memcached and memcaslap.)")
 	fmt.Println()
 	p := mean("proxy")
 	b.ReportMetric(d, "direct_ops/s")

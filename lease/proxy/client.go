@@ -33,7 +33,7 @@ func newClient(s *Server, nc net.Conn) *client {
 	return &client{
 		s:  s,
 		nc: nc,
-		p:  memproto.NewParser(newConnReader(nc), memproto.Config{MaxItemSize: s.cfg.MaxItemSize}),
+		p:  memproto.NewParser(nc, memproto.Config{MaxItemSize: s.cfg.MaxItemSize}),
 		w:  bufio.NewWriterSize(nc, 16<<10),
 	}
 }

@@ -29,6 +29,8 @@ type Config struct {
 	// MaxItemSize is the largest value accepted from clients.
 	MaxItemSize int
 	// ConnsPerServer is the number of pipelined connections per server.
+	// One batches best: under memcaslap -c 32 on 2 cores, 1 instead of 2
+	// cut memcached's CPU per op by 40% and the proxy's by 5-10%.
 	ConnsPerServer int
 	// Timeout bounds each backend request.
 	Timeout    time.Duration
@@ -45,7 +47,7 @@ func DefaultConfig() Config {
 		HotMissWait:    50 * time.Millisecond,
 		MaxConns:       4096,
 		MaxItemSize:    1 << 20,
-		ConnsPerServer: 2,
+		ConnsPerServer: 1,
 		Timeout:        time.Second,
 	}
 }

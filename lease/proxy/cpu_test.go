@@ -3,7 +3,6 @@ package proxy
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 )
@@ -46,5 +45,3 @@ func loadAvg() string {
 	}
 	return strings.Fields(string(b))[0]
 }
-
-func runtimeCPUs() int { return runtime.NumCPU() }
