@@ -113,9 +113,21 @@ func TestDemo(t *testing.T) {
 	out := &lockedBuffer{}
 	var errOut bytes.Buffer
 	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		done <- cmdDemo(context.Background(), []string{"--duration", "32s", "--http", "0"}, out, &errOut)
+		done <- cmdDemo(ctx, []string{"--duration", "32s", "--http", "0"}, out, &errOut)
 	}()
+	var (
+		waitOnce sync.Once
+		result   error
+	)
+	wait := func() error {
+		waitOnce.Do(func() { result = <-done })
+		return result
+	}
+	// A test that fails early still stops the demo and waits for it, so its
+	// servers and temp dir do not outlive the test.
+	t.Cleanup(func() { cancel(); wait() }) //nolint:errcheck // reported where it matters
 	defer func() {
 		if t.Failed() {
 			t.Logf("demo output:\n%s", out.String())
@@ -140,7 +152,7 @@ func TestDemo(t *testing.T) {
 		return nil
 	})
 	if stopped {
-		t.Fatalf("demo stopped before its first summary line: %v\nstderr:\n%s", <-done, errOut.String())
+		t.Fatalf("demo stopped before its first summary line: %v\nstderr:\n%s", wait(), errOut.String())
 	}
 	text := out.String()
 	if m := dashRE.FindStringSubmatch(text); m == nil {
@@ -158,7 +170,7 @@ func TestDemo(t *testing.T) {
 			}
 		}
 	}
-	err := <-done
+	err := wait()
 	text = out.String()
 	if err != nil {
 		t.Fatalf("demo: %v\nstderr:\n%s", err, errOut.String())
