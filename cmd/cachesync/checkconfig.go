@@ -80,6 +80,7 @@ func printConfig(w io.Writer, c Config) {
 	p("  max_conns: %d", c.Proxy.MaxConns)
 	p("  idle_timeout: %s", c.Proxy.IdleTimeout)
 	p("  max_item_size: %d", c.Proxy.MaxItemSize)
+	p("  procs: %d", c.Proxy.Procs)
 	p("cluster:")
 	p("  bind: %s", c.Cluster.Bind)
 	p("  join: [%s]", strings.Join(c.Cluster.Join, ", "))

@@ -69,6 +69,10 @@ type ProxyConfig struct {
 	MaxConns    int
 	IdleTimeout time.Duration
 	MaxItemSize int
+	// Procs caps the Go scheduler threads of `cachesync proxy` (0: one per
+	// core). On a host whose cores are shared with memcached and the app, 1
+	// is fastest: measured 0.79 of direct memcached vs 0.62 with 2.
+	Procs int
 }
 
 // ClusterConfig is memberlist membership.
@@ -140,7 +144,7 @@ var schema = map[string]any{
 	"tables": map[string]any{"*": map[string]any{"keys": nil, "truncate": nil, "value": nil}},
 	"proxy": map[string]any{
 		"listen": nil, "lease_ttl": nil, "hot_miss_wait": nil, "allow_flush": nil,
-		"max_conns": nil, "idle_timeout": nil, "max_item_size": nil,
+		"max_conns": nil, "idle_timeout": nil, "max_item_size": nil, "procs": nil,
 	},
 	"cluster": map[string]any{"bind": nil, "join": nil, "key_file": nil},
 	"http":    map[string]any{"listen": nil},
@@ -395,10 +399,11 @@ func (p *parser) fill(root *yaml.Node) {
 	p.dur(root, &c.Proxy.LeaseTTL, "proxy", "lease_ttl")
 	p.dur(root, &c.Proxy.HotMissWait, "proxy", "hot_miss_wait")
 	p.boolean(root, &c.Proxy.AllowFlush, "proxy", "allow_flush")
-	mc, item := int64(c.Proxy.MaxConns), int64(c.Proxy.MaxItemSize)
+	mc, item, procs := int64(c.Proxy.MaxConns), int64(c.Proxy.MaxItemSize), int64(c.Proxy.Procs)
 	p.integer(root, &mc, "proxy", "max_conns")
 	p.integer(root, &item, "proxy", "max_item_size")
-	c.Proxy.MaxConns, c.Proxy.MaxItemSize = int(mc), int(item)
+	p.integer(root, &procs, "proxy", "procs")
+	c.Proxy.MaxConns, c.Proxy.MaxItemSize, c.Proxy.Procs = int(mc), int(item), int(procs)
 	p.dur(root, &c.Proxy.IdleTimeout, "proxy", "idle_timeout")
 
 	p.str(root, &c.Cluster.Bind, "cluster", "bind")
