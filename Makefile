@@ -34,8 +34,12 @@ test: deps
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/test/faults$$')
 	$(GO) test -race -count=1 -timeout 20m -v ./test/faults/
 
+# System benchmarks (real servers, one long run each: drain, live tail,
+# two-region lag, memcaslap) print their own tables; the micro benchmarks
+# run with the usual b.N loop.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime=1x -timeout 30m ./...
+	$(GO) test -run '^$$' -bench . -benchtime=1x -timeout 30m ./test/bench/ ./lease/proxy/
+	$(GO) test -run '^$$' -bench . -benchtime=1s -timeout 10m ./invalidator/... ./lease/ring/ ./lease/memproto/
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/cachesync ./cmd/cachesync
