@@ -224,3 +224,40 @@ func testPrimaryVisibility(t *testing.T, pg *cluster.Postgres) {
 		t.Fatal(err)
 	}
 }
+
+// TestPrimaryVisibilityLetsShutdownThrough: a fast shutdown of the primary
+// waits for logical walsenders to be confirmed up to the end, so a gate that
+// held while the primary refuses connections would hold the shutdown (the
+// fault suite's primary restart hung 30 s that way). Once the server is
+// shutting down its backends are gone, so the gate may pass.
+func TestPrimaryVisibilityLetsShutdownThrough(t *testing.T) {
+	pg := cluster.StartPostgres(t)
+	ctx := context.Background()
+	open := connect(t, pg.DSN("postgres"))
+	tx, err := open.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var xid int64
+	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultPrimaryVisibilityConfig()
+	cfg.DSN = pg.DSN("postgres")
+	g := NewPrimaryVisibility(cfg)
+	defer g.Close()
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- g.Wait(wctx, Pending{Xids: []uint32{uint32(xid)}}) }()
+	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	err = g.Wait(short, Pending{Xids: []uint32{uint32(xid)}})
+	cancelShort()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("open xid %d passed the gate while the primary runs: %v", xid, err)
+	}
+	pg.Stop(t) // fast shutdown: terminates the open transaction's backend
+	if err := <-done; err != nil {
+		t.Fatalf("gate after the primary shut down: %v", err)
+	}
+}

@@ -1,6 +1,3 @@
-// Command cachesync keeps memcached consistent with PostgreSQL across
-// regions: the sidecar invalidates, the proxy adds leases, and every node
-// serves the fleet's dashboard. See DESIGN.md and README.md.
 package main
 
 import (

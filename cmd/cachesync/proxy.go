@@ -80,12 +80,7 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 		// process and keeps Go's default.
 		runtime.GOMAXPROCS(cfg.Proxy.Procs)
 	}
-	log, err := newLogger(*dev)
-	if err != nil {
-		return fmt.Errorf("logger: %w", err)
-	}
-	defer log.Sync() //nolint:errcheck // nothing useful to do at exit
-	return serve(ctx, log, cfg, "proxy", newProxyPart)
+	return runRole(ctx, cfg, *dev, "proxy", newProxyPart)
 }
 
 type proxyPart struct {

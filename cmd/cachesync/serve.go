@@ -36,6 +36,17 @@ func newMetrics() *metrics {
 	return &metrics{reg: reg}
 }
 
+// runRole is a role's command after its flags: logging, then serve.
+func runRole(ctx context.Context, cfg Config, dev bool, role string,
+	build func(Config, *zap.Logger, *metrics) (part, error)) error {
+	log, err := newLogger(dev)
+	if err != nil {
+		return fmt.Errorf("logger: %w", err)
+	}
+	defer log.Sync() //nolint:errcheck // nothing useful to do at exit
+	return serve(ctx, log, cfg, role, build)
+}
+
 // serve builds a role, joins it to the fleet and serves HTTP, and runs until
 // ctx is done. Every goroutine has exited when it returns.
 func serve(ctx context.Context, log *zap.Logger, cfg Config, role string,

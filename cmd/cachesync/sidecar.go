@@ -31,12 +31,7 @@ func cmdSidecar(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(*dev)
-	if err != nil {
-		return fmt.Errorf("logger: %w", err)
-	}
-	defer log.Sync() //nolint:errcheck // nothing useful to do at exit
-	return serve(ctx, log, cfg, "sidecar", newSidecar)
+	return runRole(ctx, cfg, *dev, "sidecar", newSidecar)
 }
 
 // sidecar is one region's replication + invalidation, plus membership and

@@ -12,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cachesync/cachesync/invalidator/audit"
 	"github.com/cachesync/cachesync/lease"
+	"github.com/cachesync/cachesync/replication"
 	"github.com/cachesync/cachesync/test/cluster"
 )
 
@@ -127,32 +126,19 @@ func (l *load) ops() int64 { return l.writes.Load() + l.reads.Load() }
 func (l *load) writer(ctx context.Context, dsn string) {
 	tick := time.NewTicker(2 * time.Second / writeRate)
 	defer tick.Stop()
-	var db *pgx.Conn
-	defer func() {
-		if db != nil {
-			db.Close(context.Background())
-		}
-	}()
+	// SQLConn reconnects after the faults that cut the connection.
+	db := replication.NewSQLConn(dsn, nil)
+	defer db.Close()
 	for {
 		select {
 		case <-l.stopWriters:
 			return
 		case <-tick.C:
 		}
-		if db == nil {
-			c, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				l.writeErrs.Add(1)
-				continue
-			}
-			db = c
-		}
 		id := 1 + rand.IntN(hotRows)
 		var v int
 		if err := db.QueryRow(ctx, "UPDATE items SET version = version + 1 WHERE id = $1 RETURNING version", id).Scan(&v); err != nil {
 			l.writeErrs.Add(1)
-			db.Close(context.Background())
-			db = nil
 			continue
 		}
 		if n := l.writes.Add(1); n%sampleEvery == 0 {
@@ -172,12 +158,8 @@ func (l *load) reader(ctx context.Context, r *cluster.Region) {
 		panic(err) // only an empty address fails
 	}
 	defer client.Close()
-	var db *pgx.Conn
-	defer func() {
-		if db != nil {
-			db.Close(context.Background())
-		}
-	}()
+	db := replication.NewSQLConn(r.Spec.ReadDSN, nil)
+	defer db.Close()
 	for {
 		select {
 		case <-l.stopReaders:
@@ -186,17 +168,8 @@ func (l *load) reader(ctx context.Context, r *cluster.Region) {
 		}
 		id := 1 + rand.IntN(hotRows)
 		_, err := client.GetOrFill(ctx, "item:"+strconv.Itoa(id), time.Minute, func(ctx context.Context) ([]byte, error) {
-			if db == nil {
-				c, err := pgx.Connect(ctx, r.Spec.ReadDSN)
-				if err != nil {
-					return nil, err
-				}
-				db = c
-			}
 			var v int
 			if err := db.QueryRow(ctx, "SELECT version FROM items WHERE id = $1", id).Scan(&v); err != nil {
-				db.Close(context.Background())
-				db = nil
 				return nil, err
 			}
 			return []byte(strconv.Itoa(id) + "|" + strconv.Itoa(v)), nil

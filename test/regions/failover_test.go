@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,6 +92,18 @@ func TestSidecarFailover(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A SIGTERM is a clean stop: exit status 0, and the slot is free for
+	// the next sidecar.
+	if err := b.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Wait(30 * time.Second); err != nil {
+		t.Fatalf("sidecar after SIGTERM: %v (want exit status 0)", err)
+	}
+	if active := pg.QueryString(t, "app", "SELECT active::text FROM pg_replication_slots WHERE slot_name = 'cachesync_west'"); active != "false" {
+		t.Fatalf("slot still active after the sidecar stopped: %s", active)
+	}
 }
 
 func setKeys(t *testing.T, addr string, n int) {
