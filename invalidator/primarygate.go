@@ -2,10 +2,7 @@ package invalidator
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cachesync/cachesync/replication"
 	"go.uber.org/zap"
@@ -67,7 +64,7 @@ func (g *PrimaryVisibility) Wait(ctx context.Context, p Pending) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if shuttingDown(err) {
+		if replication.ServerStopping(err) {
 			// Fast shutdown has terminated every backend, so no committed
 			// transaction can still be in the proc array, and after the
 			// restart all of them are visible. Holding here would also hold
@@ -90,17 +87,3 @@ func (g *PrimaryVisibility) Wait(ctx context.Context, p Pending) error {
 
 // Close releases the connection; safe to call more than once.
 func (g *PrimaryVisibility) Close() error { return g.db.Close() }
-
-// shuttingDown reports whether err says the server is stopping or not yet
-// accepting connections (admin_shutdown, crash_shutdown, cannot_connect_now).
-func shuttingDown(err error) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return false
-	}
-	switch pgErr.Code {
-	case "57P01", "57P02", "57P03":
-		return true
-	}
-	return false
-}

@@ -23,6 +23,9 @@ type MonitorConfig struct {
 	WarnBytes  int64
 	Logger     *zap.Logger
 	Registerer prometheus.Registerer
+	// OnServerStopping, when set, is called after a poll finds the primary
+	// shutting down (see Stream.Disconnect for why the sidecar cares).
+	OnServerStopping func()
 }
 
 // DefaultMonitorConfig returns the documented defaults.
@@ -135,6 +138,9 @@ func (m *Monitor) poll(ctx context.Context) {
 	if err != nil {
 		h = m.Status()
 		h.Err = ScrubSecrets(err.Error())
+		if ServerStopping(err) && m.cfg.OnServerStopping != nil {
+			m.cfg.OnServerStopping()
+		}
 	}
 	m.mu.Lock()
 	m.health = h

@@ -89,6 +89,14 @@ func (s *Stream) setup(ctx context.Context) (*pgconn.PgConn, error) {
 // handler blocking for back-pressure cannot starve the walsender of replies.
 func (s *Stream) stream(ctx context.Context, conn *pgconn.PgConn) error {
 	ctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.endSession = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.endSession = nil
+		s.mu.Unlock()
+	}()
 	sock := conn.Conn()
 	w := &statusWriter{sock: sock, tr: &s.tr, confirmed: &s.confirmed, m: s.m}
 	poke := make(chan struct{}, 1)

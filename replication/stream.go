@@ -47,8 +47,10 @@ type Stream struct {
 	lastError string
 	connected time.Time
 	cancel    context.CancelFunc
-	closed    bool
-	running   bool
+	// endSession ends the current session (nil between sessions).
+	endSession context.CancelFunc
+	closed     bool
+	running    bool
 }
 
 type streamState int
@@ -223,4 +225,20 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// Disconnect ends the current replication session, if there is one; Run
+// reconnects with backoff and the server sends every unconfirmed
+// transaction again (at-least-once). A fast shutdown of the primary waits
+// until each walsender's client has confirmed the end of WAL; a consumer
+// that holds invalidations (its region's replica is down) cannot, so the
+// sidecar disconnects when it sees the primary shutting down rather than
+// hold the shutdown.
+func (s *Stream) Disconnect() {
+	s.mu.Lock()
+	end := s.endSession
+	s.mu.Unlock()
+	if end != nil {
+		end()
+	}
 }

@@ -123,6 +123,7 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	mcfg := replication.MonitorConfig{
 		DSN: cfg.Postgres.Source, Slot: cfg.Postgres.Slot, Interval: time.Second,
 		WarnBytes: cfg.Postgres.RetainedWALWarnBytes, Logger: log.Named("slot"), Registerer: m.reg,
+		OnServerStopping: stream.Disconnect,
 	}
 	s.monitor = replication.NewMonitor(mcfg)
 	s.registerMetrics(m)
