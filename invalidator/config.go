@@ -73,7 +73,7 @@ type Config struct {
 	// Acker receives the end LSN of delivered transactions. May be nil.
 	Acker Acker
 	// OnHeartbeat is called once a heartbeat message (prefix
-	// HeartbeatPrefix) has gone through the gate and delivery, with the
+	// replication.HeartbeatPrefix) has gone through the gate and delivery, with the
 	// emitting node, its send time and the time it was delivered.
 	OnHeartbeat func(node string, sent, invalidatedAt time.Time)
 	// Logger; nil means no logging.

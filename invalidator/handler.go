@@ -141,7 +141,7 @@ func (inv *Invalidator) truncate(ctx context.Context, c *replication.Change) err
 
 // Message reports heartbeats once everything before them is delivered.
 func (inv *Invalidator) Message(ctx context.Context, m replication.Message) error {
-	if m.Prefix != HeartbeatPrefix {
+	if m.Prefix != replication.HeartbeatPrefix {
 		return nil
 	}
 	hb, ok := parseHeartbeat(m.Content)

@@ -6,9 +6,6 @@ import (
 	"github.com/cachesync/cachesync/replication"
 )
 
-// HeartbeatPrefix is the logical message prefix of heartbeats.
-const HeartbeatPrefix = replication.HeartbeatPrefix
-
 type heartbeat struct {
 	node string
 	sent time.Time

@@ -254,7 +254,7 @@ func TestHeartbeat(t *testing.T) {
 	sent := time.Unix(0, 1700000000123456789)
 	ctx := h.ctx
 	_ = h.inv.Begin(ctx, replication.Begin{FinalLSN: 10, Xid: 5})
-	_ = h.inv.Message(ctx, replication.Message{Transactional: true, LSN: 9, Prefix: HeartbeatPrefix,
+	_ = h.inv.Message(ctx, replication.Message{Transactional: true, LSN: 9, Prefix: replication.HeartbeatPrefix,
 		Content: []byte(fmt.Sprintf("west-1 %d", sent.UnixNano()))})
 	_ = h.inv.Commit(ctx, replication.Commit{CommitLSN: 10, EndLSN: 11})
 	select {

@@ -64,15 +64,6 @@ func (g *PrimaryVisibility) Wait(ctx context.Context, p Pending) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if replication.ServerStopping(err) {
-			// Fast shutdown has terminated every backend, so no committed
-			// transaction can still be in the proc array, and after the
-			// restart all of them are visible. Holding here would also hold
-			// the primary's shutdown: it waits for our walsender, which
-			// waits for us to confirm.
-			g.log.Info("primary is shutting down or starting up: its committed transactions are visible once it accepts readers; passing", zap.Error(err))
-			return nil
-		}
 		if err != nil && wait == g.cfg.PollMin {
 			// SQLConn logs connection loss; a failing query is logged once
 			// per Wait.

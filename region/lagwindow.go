@@ -1,7 +1,8 @@
 package region
 
 import (
-	"sort"
+	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -57,11 +58,20 @@ func (w *LagWindow) Stats(now time.Time) *LagStats {
 	if len(lags) == 0 {
 		return nil
 	}
-	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
-	q := func(p float64) float64 {
-		i := int(p*float64(len(lags))+0.5) - 1
-		i = max(0, min(i, len(lags)-1))
-		return lags[i].Seconds()
+	slices.Sort(lags)
+	return &LagStats{
+		P50: Percentile(lags, 0.50).Seconds(), P99: Percentile(lags, 0.99).Seconds(),
+		Max: lags[len(lags)-1].Seconds(), Samples: len(lags),
 	}
-	return &LagStats{P50: q(0.50), P99: q(0.99), Max: lags[len(lags)-1].Seconds(), Samples: len(lags)}
+}
+
+// Percentile is the nearest-rank q-quantile (0 < q <= 1) of sorted
+// durations; 0 for none. Every lag and staleness figure cachesync prints
+// uses it, so they agree on what "p99" means.
+func Percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
 }

@@ -138,7 +138,7 @@ func (m *Monitor) poll(ctx context.Context) {
 	if err != nil {
 		h = m.Status()
 		h.Err = ScrubSecrets(err.Error())
-		if ServerStopping(err) && m.cfg.OnServerStopping != nil {
+		if serverStopping(err) && m.cfg.OnServerStopping != nil {
 			m.cfg.OnServerStopping()
 		}
 	}

@@ -6,10 +6,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// ServerStopping reports whether err says the server is shutting down or
+// serverStopping reports whether err says the server is shutting down or
 // not yet accepting connections (admin_shutdown, crash_shutdown,
 // cannot_connect_now). In that state every ordinary backend is gone.
-func ServerStopping(err error) bool {
+func serverStopping(err error) bool {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 
 	"github.com/cachesync/cachesync/invalidator/audit"
 )
@@ -65,12 +64,7 @@ func auditConfig(cfg Config, dsn string, examples int, stderr io.Writer) (audit.
 	a.Servers, a.Hash, a.MaxExamples = cfg.Memcache.Servers, cfg.Memcache.Hash, examples
 	a.Tables = map[string][]string{}
 	values := map[string]string{}
-	names := make([]string, 0, len(cfg.Tables))
-	for name := range cfg.Tables {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range cfg.tableNames() {
 		t := cfg.Tables[name]
 		if t.Value == "" {
 			fmt.Fprintf(stderr, "check: skipping %s: no tables.%s.value says what the app caches\n", name, name)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/cachesync/cachesync/replication"
@@ -57,12 +56,7 @@ func printConfig(w io.Writer, c Config) {
 	p("  batch_delay: %s", c.Memcache.BatchDelay)
 	if len(c.Tables) > 0 {
 		p("tables:")
-		names := make([]string, 0, len(c.Tables))
-		for n := range c.Tables {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
+		for _, n := range c.tableNames() {
 			t := c.Tables[n]
 			p("  %s:", n)
 			p("    keys: [%s]", quoteAll(t.Keys))

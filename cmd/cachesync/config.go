@@ -87,6 +87,17 @@ type HTTPConfig struct {
 	Listen string
 }
 
+// tableNames is the configured tables in order, for output that must not
+// change from run to run.
+func (c Config) tableNames() []string {
+	names := make([]string, 0, len(c.Tables))
+	for n := range c.Tables {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // defaultConfig holds every default in one place, so check-config can print
 // the effective configuration.
 func defaultConfig() Config {
@@ -129,27 +140,6 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("config %s:\n  %s", e.File, strings.Join(e.Problems, "\n  "))
 }
 
-// schema lists the keys a config may have; "*" matches any key (a table name).
-var schema = map[string]any{
-	"region": nil, "node": nil,
-	"postgres": map[string]any{
-		"source": nil, "replica": nil, "slot": nil, "publication": nil,
-		"flush_on_new_slot": nil, "status_interval": nil, "heartbeat_interval": nil,
-		"retained_wal_warn_bytes": nil,
-	},
-	"memcache": map[string]any{
-		"servers": nil, "hash": nil, "invalidate": nil, "stale_ttl": nil,
-		"batch_size": nil, "batch_delay": nil,
-	},
-	"tables": map[string]any{"*": map[string]any{"keys": nil, "truncate": nil, "value": nil}},
-	"proxy": map[string]any{
-		"listen": nil, "lease_ttl": nil, "hot_miss_wait": nil, "allow_flush": nil,
-		"max_conns": nil, "idle_timeout": nil, "max_item_size": nil, "procs": nil,
-	},
-	"cluster": map[string]any{"bind": nil, "join": nil, "key_file": nil},
-	"http":    map[string]any{"listen": nil},
-}
-
 // loadConfig reads and validates a node's config for the given role
 // ("sidecar", "proxy" or "" for check-config, which checks the sidecar's
 // needs when postgres is present).
@@ -166,10 +156,10 @@ func parseConfig(name string, data []byte, role string) (Config, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return Config{}, &ConfigError{File: name, Problems: []string{err.Error()}}
 	}
-	p := &parser{cfg: defaultConfig()}
+	p := &parser{cfg: defaultConfig(), known: map[string]map[string]bool{}}
 	if len(root.Content) == 1 {
-		p.walk(root.Content[0], "", schema)
 		p.fill(root.Content[0])
+		p.walk(root.Content[0], "")
 	} else {
 		p.problem("", "empty config: region, memcache.servers and (for a sidecar) postgres.source are required")
 	}
@@ -185,6 +175,9 @@ func parseConfig(name string, data []byte, role string) (Config, error) {
 type parser struct {
 	cfg      Config
 	problems []string
+	// known is every key fill asked for, by parent path: the schema, so
+	// that what is read and what is allowed cannot drift apart.
+	known map[string]map[string]bool
 }
 
 func (p *parser) problem(key, format string, args ...any) {
@@ -195,38 +188,42 @@ func (p *parser) problem(key, format string, args ...any) {
 	p.problems = append(p.problems, msg)
 }
 
-// walk reports keys the schema does not know, with their path and line.
-func (p *parser) walk(n *yaml.Node, path string, sch map[string]any) {
+// walk reports keys fill never asked for, with their path and line.
+func (p *parser) walk(n *yaml.Node, path string) {
 	if n.Kind != yaml.MappingNode {
 		p.problem(path, "line %d: expected a mapping", n.Line)
 		return
 	}
+	siblings := p.known[path]
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := join(path, k.Value)
-		sub, ok := sch[k.Value]
-		if !ok {
-			sub, ok = sch["*"]
-		}
-		if !ok {
-			p.problem(key, "line %d: unknown key (known: %s)", k.Line, known(sch))
+		if !siblings[k.Value] {
+			names := make([]string, 0, len(siblings))
+			for s := range siblings {
+				names = append(names, s)
+			}
+			sort.Strings(names)
+			p.problem(key, "line %d: unknown key (known: %s)", k.Line, strings.Join(names, ", "))
 			continue
 		}
-		if m, isMap := sub.(map[string]any); isMap && v.Tag != "!!null" {
-			p.walk(v, key, m)
+		if len(p.known[key]) > 0 && v.Tag != "!!null" {
+			p.walk(v, key)
 		}
 	}
 }
 
-func known(sch map[string]any) string {
-	var ks []string
-	for k := range sch {
-		if k != "*" {
-			ks = append(ks, k)
+// node records path (and its parents) as known keys and returns its node.
+func (p *parser) node(root *yaml.Node, path ...string) *yaml.Node {
+	parent := ""
+	for _, k := range path {
+		if p.known[parent] == nil {
+			p.known[parent] = map[string]bool{}
 		}
+		p.known[parent][k] = true
+		parent = join(parent, k)
 	}
-	sort.Strings(ks)
-	return strings.Join(ks, ", ")
+	return lookup(root, path...)
 }
 
 func join(path, key string) string {
@@ -257,7 +254,7 @@ func lookup(n *yaml.Node, path ...string) *yaml.Node {
 }
 
 func (p *parser) str(root *yaml.Node, dst *string, path ...string) {
-	n := lookup(root, path...)
+	n := p.node(root, path...)
 	if n == nil {
 		return
 	}
@@ -269,7 +266,7 @@ func (p *parser) str(root *yaml.Node, dst *string, path ...string) {
 }
 
 func (p *parser) strs(root *yaml.Node, dst *[]string, path ...string) {
-	n := lookup(root, path...)
+	n := p.node(root, path...)
 	if n == nil {
 		return
 	}
@@ -383,14 +380,14 @@ func (p *parser) fill(root *yaml.Node) {
 	c.Memcache.BatchSize = int(bs)
 	p.dur(root, &c.Memcache.BatchDelay, "memcache", "batch_delay")
 
-	if tables := lookup(root, "tables"); tables != nil && tables.Kind == yaml.MappingNode {
+	if tables := p.node(root, "tables"); tables != nil && tables.Kind == yaml.MappingNode {
 		c.Tables = map[string]TableConfig{}
 		for i := 0; i+1 < len(tables.Content); i += 2 {
 			name := tables.Content[i].Value
 			var t TableConfig
-			p.strs(tables, &t.Keys, name, "keys")
-			p.str(tables, &t.Truncate, name, "truncate")
-			p.str(tables, &t.Value, name, "value")
+			p.strs(root, &t.Keys, "tables", name, "keys")
+			p.str(root, &t.Truncate, "tables", name, "truncate")
+			p.str(root, &t.Value, "tables", name, "value")
 			c.Tables[name] = t
 		}
 	}

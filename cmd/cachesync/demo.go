@@ -193,7 +193,7 @@ func (d *demo) workload(ctx context.Context, srv *demoServers) (*demoWorkload, *
 		d.closers = append(d.closers, closeCache)
 		w.readers = append(w.readers, demoReader{region: r.name, cache: cache, db: db})
 	}
-	return w, newStaleChecker(w, primary, d.regions), nil
+	return w, newStaleChecker(w, primary, srv.primary.DSN(demoDB), d.regions), nil
 }
 
 func (d *demo) pool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {

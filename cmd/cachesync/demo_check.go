@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strconv"
+	"io"
 	"time"
 
-	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cachesync/cachesync/invalidator/audit"
 )
 
 // demoCatchUpTimeout bounds how long the check waits for both regions to
@@ -28,24 +28,20 @@ type staleResult struct {
 // has had the chance to invalidate every write: it stops the writers, waits
 // until every region's slot is confirmed past the primary's current WAL
 // position (a sidecar confirms only what memcached has acknowledged, after
-// the region's replica replayed it), and then reads every item:<id> through
-// each region's proxy. A classic get through the proxy treats a stale
-// (invalidated) item as a miss and leaves its lease alone, so what it
-// returns is exactly what a reader would be served as a hit.
+// the region's replica replayed it), and then runs the consistency checker
+// of `cachesync check` (invalidator/audit) on each region's memcached.
 type staleChecker struct {
-	work    *demoWorkload
-	primary *pgxpool.Pool
-	slots   []string
-	proxies map[string]*memcache.Client // region → client of its proxy
+	work       *demoWorkload
+	primary    *pgxpool.Pool
+	primaryDSN string
+	slots      []string
+	regions    []*demoRegion
 }
 
-func newStaleChecker(work *demoWorkload, primary *pgxpool.Pool, regions []*demoRegion) *staleChecker {
-	c := &staleChecker{work: work, primary: primary, proxies: map[string]*memcache.Client{}}
+func newStaleChecker(work *demoWorkload, primary *pgxpool.Pool, primaryDSN string, regions []*demoRegion) *staleChecker {
+	c := &staleChecker{work: work, primary: primary, primaryDSN: primaryDSN, regions: regions}
 	for _, r := range regions {
 		c.slots = append(c.slots, r.sidecar.Postgres.Slot)
-		mc := memcache.New(r.proxyAddr)
-		mc.Timeout = 2 * time.Second
-		c.proxies[r.name] = mc
 	}
 	return c
 }
@@ -56,29 +52,23 @@ func (c *staleChecker) check(ctx context.Context) (staleResult, error) {
 	if err := c.waitConfirmed(ctx); err != nil {
 		return staleResult{}, err
 	}
-	want, err := c.rows(ctx)
-	if err != nil {
-		return staleResult{}, err
-	}
-	keys := make([]string, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
 	var res staleResult
-	for region, mc := range c.proxies {
-		// Chunks keep each request line far below any line limit.
-		for chunk := range slices.Chunk(keys, 50) {
-			got, err := mc.GetMulti(chunk)
-			if err != nil {
-				return staleResult{}, fmt.Errorf("read %s cache through its proxy: %w", region, err)
-			}
-			for k, it := range got {
-				res.Checked++
-				if string(it.Value) != want[k] {
-					res.Stale++
-					res.Example = fmt.Sprintf("%s %s: cached %q, primary %q", region, k, it.Value, want[k])
-				}
-			}
+	for _, r := range c.regions {
+		// Both regions compare with the primary: west's replica has replayed
+		// everything its slot confirmed.
+		acfg, err := auditConfig(r.sidecar, c.primaryDSN, 1, io.Discard)
+		if err != nil {
+			return staleResult{}, err
+		}
+		rep, err := audit.Check(ctx, acfg)
+		if err != nil {
+			return staleResult{}, fmt.Errorf("check %s cache: %w", r.name, err)
+		}
+		// Values a reader would be served as hits: stale ones are misses.
+		res.Checked += rep.Consistent + rep.Inconsistent
+		res.Stale += rep.Inconsistent
+		if len(rep.Examples) > 0 {
+			res.Example = r.name + " " + rep.Examples[0]
 		}
 	}
 	return res, nil
@@ -124,28 +114,4 @@ func (c *staleChecker) waitConfirmed(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-// rows is the expected cache value of every item key, from the primary.
-func (c *staleChecker) rows(ctx context.Context) (map[string]string, error) {
-	rows, err := c.primary.Query(ctx, `SELECT id, `+demoItemSQL+` FROM public.items`)
-	if err != nil {
-		return nil, fmt.Errorf("read items: %w", err)
-	}
-	defer rows.Close()
-	want := map[string]string{}
-	for rows.Next() {
-		var (
-			id int
-			v  string
-		)
-		if err := rows.Scan(&id, &v); err != nil {
-			return nil, fmt.Errorf("read items: %w", err)
-		}
-		want["item:"+strconv.Itoa(id)] = v
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read items: %w", err)
-	}
-	return want, nil
 }

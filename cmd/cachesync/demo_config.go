@@ -69,6 +69,7 @@ func (f demoNodeFiles) yaml(gossip, httpListen string) string {
 	p("tables:")
 	p("  public.items:")
 	p(`    keys: ["item:{id}", "item_by_name:{name}"]`)
+	p("    value: %q", demoItemValue)
 	p("proxy:")
 	p("  listen: %s", f.proxyListen)
 	p("cluster:")

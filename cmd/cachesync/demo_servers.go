@@ -49,6 +49,7 @@ CREATE PUBLICATION cachesync FOR TABLE public.items;
 	return b.String()
 }
 
-// demoItemSQL renders a row as the value the cache holds, so the reader's
-// fill and the stale check compare exactly the same text.
-const demoItemSQL = `id || '|' || name || '|' || price`
+// demoItemValue is what the demo's app caches for a row (tables.<t>.value):
+// the readers' fills and the stale check (invalidator/audit, as in
+// `cachesync check`) render it with the same function.
+const demoItemValue = "{id}|{name}|{price}"

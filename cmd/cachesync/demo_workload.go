@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
+
+	"github.com/cachesync/cachesync/invalidator/audit"
 )
 
 // demoLoad is the workload's shape. Rates are bounded so the demo leaves a
@@ -118,11 +120,12 @@ func (w *demoWorkload) write(ctx context.Context) {
 func (w *demoWorkload) read(ctx context.Context, r demoReader) {
 	id := 1 + rand.IntN(demoRows)
 	fill := func(ctx context.Context) ([]byte, error) {
-		var v string
-		if err := r.db.QueryRow(ctx, `SELECT `+demoItemSQL+` FROM public.items WHERE id = $1`, id).Scan(&v); err != nil {
+		var name, price string
+		if err := r.db.QueryRow(ctx, `SELECT name, price::text FROM public.items WHERE id = $1`, id).Scan(&name, &price); err != nil {
 			return nil, fmt.Errorf("read item %d from %s database: %w", id, r.region, err)
 		}
-		return []byte(v), nil
+		v, err := audit.RenderValue(demoItemValue, map[string]string{"id": strconv.Itoa(id), "name": name, "price": price})
+		return []byte(v), err
 	}
 	// A reader waiting for another's fill gives up rather than piling up.
 	rctx, cancel := context.WithTimeout(ctx, demoReadTimeout)

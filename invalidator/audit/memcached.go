@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/cachesync/cachesync/lease/memproto"
@@ -45,11 +44,9 @@ func dialMC(addr string, timeout time.Duration) (*mcConn, error) {
 
 func (m *mcConn) Close() error { return m.c.Close() }
 
-// fetch reads keys with one pipelined round trip of meta gets. memcached
-// gives the lease of a stale item to the first meta get whatever its flags,
-// so every lease won here is handed back (md I C<cas>: clears the win and
-// keeps the item stale) in a second round trip, leaving the real filler's
-// chance intact.
+// fetch reads keys with one pipelined round trip of meta gets; every lease
+// won by accident is handed back (memproto.AppendHandBack) in a second round
+// trip, leaving the real filler's chance intact.
 func (m *mcConn) fetch(keys []string) ([]fetched, error) {
 	_ = m.c.SetDeadline(time.Now().Add(m.timeout))
 	for _, k := range keys {
@@ -59,7 +56,7 @@ func (m *mcConn) fetch(keys []string) ([]fetched, error) {
 		return nil, fmt.Errorf("memcached %s: write: %w", m.addr, err)
 	}
 	out := make([]fetched, len(keys))
-	var wins []string
+	var wins [][]byte
 	for i, k := range keys {
 		line, err := m.line()
 		if err != nil {
@@ -77,13 +74,13 @@ func (m *mcConn) fetch(keys []string) ([]fetched, error) {
 			return nil, fmt.Errorf("memcached %s: mg %s: read value: %w", m.addr, k, err)
 		}
 		if r.Win {
-			wins = append(wins, "md "+k+" I C"+strconv.FormatUint(r.Cas, 10)+"\r\n")
+			wins = append(wins, memproto.AppendHandBack(nil, k, r.Cas))
 		}
 		switch {
 		case r.Stale:
 			out[i] = fetched{state: stale, value: data[:r.Size]}
-		case (r.Win || r.Other) && r.Size == 0:
-			// An empty lease placeholder: a fill is in flight, nothing is served.
+		case r.Placeholder():
+			// A fill is in flight; nothing is served.
 		default:
 			out[i] = fetched{state: cached, value: data[:r.Size]}
 		}
@@ -91,12 +88,12 @@ func (m *mcConn) fetch(keys []string) ([]fetched, error) {
 	return out, m.handBack(wins)
 }
 
-func (m *mcConn) handBack(reqs []string) error {
+func (m *mcConn) handBack(reqs [][]byte) error {
 	if len(reqs) == 0 {
 		return nil
 	}
 	for _, r := range reqs {
-		m.w.WriteString(r)
+		m.w.Write(r)
 	}
 	if err := m.w.Flush(); err != nil {
 		return fmt.Errorf("memcached %s: hand back leases: %w", m.addr, err)

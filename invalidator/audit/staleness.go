@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"github.com/cachesync/cachesync/region"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -62,12 +63,7 @@ func (s *Staleness) Summary() Window {
 		return w
 	}
 	slices.Sort(sorted)
-	w.P50 = rank(sorted, 0.50)
-	w.P99 = rank(sorted, 0.99)
+	w.P50 = region.Percentile(sorted, 0.50)
+	w.P99 = region.Percentile(sorted, 0.99)
 	return w
-}
-
-func rank(sorted []time.Duration, q float64) time.Duration {
-	i := int(q*float64(len(sorted))+0.999999) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
 }

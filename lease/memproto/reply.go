@@ -1,6 +1,9 @@
 package memproto
 
-import "bytes"
+import (
+	"bytes"
+	"strconv"
+)
 
 // MetaReply is the header of a meta command's reply, e.g. "VA 3 f7 c4 X W".
 type MetaReply struct {
@@ -68,4 +71,23 @@ func IsErrorReply(line []byte) bool {
 	return bytes.Equal(line, []byte("ERROR")) ||
 		bytes.HasPrefix(line, []byte("CLIENT_ERROR")) ||
 		bytes.HasPrefix(line, []byte("SERVER_ERROR"))
+}
+
+// Placeholder reports whether a VA reply is memcached's empty lease
+// placeholder (created by mg … N, or left by a won lease): a fill is in
+// flight and there is nothing to serve.
+func (m MetaReply) Placeholder() bool { return (m.Win || m.Other) && m.Size == 0 }
+
+// AppendHandBack appends the request that returns a lease a meta get won by
+// accident: memcached 1.6.18 hands a stale item's lease (W) to the first mg
+// whatever its flags, so a reader that will never fill (a classic get, an
+// audit) must give it back or the real filler waits out the lease. md I with
+// the CAS the mg returned clears the win and keeps the item stale; if an
+// invalidation or a fill came first (EX/NF), the win is cleared already.
+func AppendHandBack(b []byte, key string, cas uint64) []byte {
+	b = append(b, "md "...)
+	b = append(b, key...)
+	b = append(b, " I C"...)
+	b = strconv.AppendUint(b, cas, 10)
+	return append(b, "\r\n"...)
 }

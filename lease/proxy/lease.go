@@ -66,15 +66,7 @@ func (c *client) leaseGet(req *memproto.Request) {
 			return
 		}
 		c.s.ctr.hits.Add(1)
-		b := append(c.scratch[:0], "VALUE "...)
-		b = append(b, key...)
-		b = append(b, ' ')
-		b = appendUint(b, uint64(m.Flags))
-		b = append(b, ' ')
-		b = appendUint(b, uint64(m.Size))
-		c.scratch = append(b, "\r\n"...)
-		_, _ = c.w.Write(c.scratch)
-		_, _ = c.w.Write(op.Reply[op.HeaderLen:])
+		c.value(key, m, false, op)
 		_, _ = c.w.WriteString("END\r\n")
 		return
 	}

@@ -55,42 +55,40 @@ func (c *client) retrieve(req *memproto.Request) {
 		if m.Win {
 			c.handBack(k, servers[i], m.Cas, n)
 		}
-		if m.Stale || ((m.Win || m.Other) && m.Size == 0) {
+		if m.Stale || m.Placeholder() {
 			c.s.ctr.misses.Add(1)
 			continue
 		}
 		c.s.ctr.hits.Add(1)
-		b := append(c.scratch[:0], "VALUE "...)
-		b = append(b, k...)
-		b = append(b, ' ')
-		b = appendUint(b, uint64(m.Flags))
-		b = append(b, ' ')
-		b = appendUint(b, uint64(m.Size))
-		if withCas {
-			b = append(b, ' ')
-			b = appendUint(b, m.Cas)
-		}
-		b = append(b, "\r\n"...)
-		c.scratch = b
-		_, _ = c.w.Write(b)
-		_, _ = c.w.Write(op.Reply[op.HeaderLen:])
+		c.value(k, m, withCas, op)
 	}
 	_, _ = c.w.WriteString("END\r\n")
 }
 
-// handBack returns a lease a classic get took by accident: a stale item's
-// first meta get wins the lease whether or not it asked for one, and a
-// classic reader will never fill. md I with the CAS we were given clears the
-// win flag (bumping the CAS) unless someone invalidated in between, which
-// clears it anyway.
+// value writes a hit as a classic reply: "VALUE <key> <flags> <bytes>
+// [<cas>]" and the data op fetched.
+func (c *client) value(key []byte, m memproto.MetaReply, withCas bool, op *backend.Op) {
+	b := append(c.scratch[:0], "VALUE "...)
+	b = append(b, key...)
+	b = append(b, ' ')
+	b = appendUint(b, uint64(m.Flags))
+	b = append(b, ' ')
+	b = appendUint(b, uint64(m.Size))
+	if withCas {
+		b = append(b, ' ')
+		b = appendUint(b, m.Cas)
+	}
+	c.scratch = append(b, "\r\n"...)
+	_, _ = c.w.Write(c.scratch)
+	_, _ = c.w.Write(op.Reply[op.HeaderLen:])
+}
+
+// handBack returns a lease a classic get took by accident (see
+// memproto.AppendHandBack): a classic reader will never fill.
 func (c *client) handBack(key []byte, server int, cas uint64, slot int) {
 	op := c.op(slot)
 	op.Kind = backend.ReplyMeta
-	b := append(op.Req[:0], "md "...)
-	b = append(b, key...)
-	b = append(b, " I C"...)
-	b = appendUint(b, cas)
-	op.Req = append(b, "\r\n"...)
+	op.Req = memproto.AppendHandBack(op.Req[:0], string(key), cas)
 	c.s.pool.Do(server, op)
 	if op.Wait() != nil {
 		c.backendError()

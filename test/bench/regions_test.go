@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/test/cluster"
 )
 
@@ -73,7 +74,8 @@ func BenchmarkRegionsLag(b *testing.B) {
 		b.ReportMetric(p50, r.Spec.Name+"_e2e_p50_ms")
 		b.ReportMetric(p99, r.Spec.Name+"_e2e_p99_ms")
 	}
-	rp50, rp99 := quantile(replay, 0.5), quantile(replay, 0.99)
+	slices.Sort(replay)
+	rp50, rp99 := region.Percentile(replay, 0.5), region.Percentile(replay, 0.99)
 	fmt.Fprintf(os.Stdout, "%-34s %8.1fms %8.1fms %8d\n", "replica replay lag (own)", ms(rp50), ms(rp99), len(replay))
 	b.ReportMetric(ms(rp50), "replica_replay_p50_ms")
 	b.ReportMetric(ms(rp99), "replica_replay_p99_ms")
@@ -116,15 +118,6 @@ func sampleReplayLag(ctx context.Context, primaryDSN, replicaDSN string, mu *syn
 		}
 	}
 	return out
-}
-
-func quantile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }

@@ -196,22 +196,27 @@ func (s *Sidecar) Ready() error {
 	return nil
 }
 
-// Status is the node part of the sidecar's /api/status.
-func (s *Sidecar) Status() (region.NodeStatus, error) {
+// View is the sidecar's /api/status: this node, the fleet it sees, and the
+// regions' summaries.
+func (s *Sidecar) View() (region.StatusView, error) {
+	var v region.StatusView
 	body, code, err := httpGet("http://" + s.Config.HTTPListen + "/api/status")
 	if err != nil {
-		return region.NodeStatus{}, err
+		return v, err
 	}
 	if code != http.StatusOK {
-		return region.NodeStatus{}, fmt.Errorf("api/status %d: %s", code, body)
-	}
-	var v struct {
-		Node region.NodeStatus `json:"node"`
+		return v, fmt.Errorf("api/status %d: %s", code, body)
 	}
 	if err := json.Unmarshal(body, &v); err != nil {
-		return region.NodeStatus{}, fmt.Errorf("decode api/status: %w", err)
+		return v, fmt.Errorf("decode api/status: %w", err)
 	}
-	return v.Node, nil
+	return v, nil
+}
+
+// Status is the node part of the sidecar's /api/status.
+func (s *Sidecar) Status() (region.NodeStatus, error) {
+	v, err := s.View()
+	return v.Node, err
 }
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}

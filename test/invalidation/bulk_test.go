@@ -21,11 +21,11 @@ func TestBulkUpdate(t *testing.T) {
 	e.exec(t, "INSERT INTO items SELECT g, 0 FROM generate_series(1, $1::int) g", bulkRows+bulkExtras)
 	cluster.StartSidecar(t, e.sidecar("delete", map[string][]string{"public.items": {"item:{id}"}}))
 
-	mc := dialMC(t, e.mc.Addr())
-	touched := keyRange("item:", 1, bulkRows)
-	untouched := keyRange("item:", bulkRows+1, bulkRows+bulkExtras)
-	mc.setAll(t, touched)
-	mc.setAll(t, untouched)
+	mc := cluster.DialKeys(t, e.mc.Addr())
+	touched := cluster.KeyRange("item:", 1, bulkRows)
+	untouched := cluster.KeyRange("item:", bulkRows+1, bulkRows+bulkExtras)
+	mc.SetAll(t, touched)
+	mc.SetAll(t, untouched)
 
 	start := time.Now()
 	e.exec(t, "UPDATE items SET v = v + 1 WHERE id <= $1", bulkRows)
@@ -34,8 +34,8 @@ func TestBulkUpdate(t *testing.T) {
 	// Confirmed means delivered: check every key once, after it.
 	e.waitConfirmed(t, end, 2*time.Minute)
 	t.Logf("sidecar confirmed it %s after the UPDATE began", time.Since(start).Round(time.Millisecond))
-	if err := mc.allInvalidated(touched); err != nil {
+	if err := mc.AllInvalidated(touched); err != nil {
 		t.Fatalf("slot confirmed %s past the UPDATE, but: %v", e.confirmed(t), err)
 	}
-	mc.requireValid(t, untouched)
+	mc.RequireValid(t, untouched)
 }

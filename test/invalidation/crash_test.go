@@ -27,9 +27,9 @@ func TestSIGKILLMidBacklog(t *testing.T) {
 	e.exec(t, "INSERT INTO items SELECT g, 0 FROM generate_series(1, $1::int) g", crashTxns)
 	e.createSlot(t, "public.items")
 
-	mc := dialMC(t, e.mc.Addr())
-	keys := keyRange("item:", 1, crashTxns)
-	mc.setAll(t, keys)
+	mc := cluster.DialKeys(t, e.mc.Addr())
+	keys := cluster.KeyRange("item:", 1, crashTxns)
+	mc.SetAll(t, keys)
 
 	// Transaction i updates row i alone. Its end LSN is recorded by the next
 	// transaction (txn_end is not published) as the insert position right
@@ -70,13 +70,13 @@ func TestSIGKILLMidBacklog(t *testing.T) {
 			done++
 		}
 		t.Logf("kill %d: confirmed %s covers %d of %d transactions", k, c, done, crashTxns)
-		if err := mc.allInvalidated(keys[:done]); err != nil {
+		if err := mc.AllInvalidated(keys[:done]); err != nil {
 			t.Fatalf("after kill %d the slot confirmed %s (transaction %d) but not all their keys were invalidated: %v", k, c, done, err)
 		}
 		sc = sc.Relaunch(t)
 	}
 	e.waitConfirmed(t, final, 2*time.Minute)
-	if err := mc.allInvalidated(keys); err != nil {
+	if err := mc.AllInvalidated(keys); err != nil {
 		t.Fatalf("backlog confirmed, but: %v", err)
 	}
 }

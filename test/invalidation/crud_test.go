@@ -17,7 +17,7 @@ func TestRowChangesInvalidateExactlyTheirKeys(t *testing.T) {
 		INSERT INTO users VALUES (1, 'alice', 'a@x'), (2, 'bob', 'b@x'), (3, 'carol', 'c@x')`)
 	cfg := e.sidecar("stale", map[string][]string{"public.users": {"user:{id}", "user_by_name:{name}"}})
 	cluster.StartSidecar(t, cfg)
-	mc := dialMC(t, e.mc.Addr())
+	mc := cluster.DialKeys(t, e.mc.Addr())
 
 	steps := []struct {
 		name       string
@@ -49,22 +49,22 @@ func TestRowChangesInvalidateExactlyTheirKeys(t *testing.T) {
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
-			mc.setAll(t, append(append([]string{}, s.want...), s.bystanders...))
+			mc.SetAll(t, append(append([]string{}, s.want...), s.bystanders...))
 			e.exec(t, s.sql)
 			end := e.insertLSN(t)
 			if len(s.want) > 0 {
-				cluster.Eventually(t, 30*time.Second, func() error { return mc.allInvalidated(s.want) })
+				cluster.Eventually(t, 30*time.Second, func() error { return mc.AllInvalidated(s.want) })
 			}
 			// Once the slot has passed the change, everything it causes has
 			// been delivered: what is still valid now stays valid.
 			e.waitConfirmed(t, end, 30*time.Second)
-			mc.requireValid(t, s.bystanders)
-			st, err := mc.states(s.want)
+			mc.RequireValid(t, s.bystanders)
+			st, err := mc.States(s.want)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for i, k := range s.want {
-				if st[i] != stale {
+				if st[i] != cluster.KeyStale {
 					t.Errorf("%s is %s, want stale (invalidate: stale marks, it does not delete)", k, st[i])
 				}
 			}

@@ -2,11 +2,13 @@ package invalidation
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
+
+	"github.com/cachesync/cachesync/replication"
 	"github.com/cachesync/cachesync/test/cluster"
 )
 
@@ -100,29 +102,11 @@ func (e *env) createSlot(t testing.TB, tables ...string) {
 }
 
 // lsn is a WAL position; comparable as a number.
-type lsn uint64
-
-func (l lsn) String() string { return fmt.Sprintf("%X/%X", uint64(l)>>32, uint32(l)) }
-
-func parseLSN(s string) (lsn, error) {
-	hi, lo, ok := strings.Cut(s, "/")
-	if !ok {
-		return 0, fmt.Errorf("bad LSN %q", s)
-	}
-	h, err := strconv.ParseUint(hi, 16, 32)
-	if err != nil {
-		return 0, fmt.Errorf("bad LSN %q: %w", s, err)
-	}
-	l, err := strconv.ParseUint(lo, 16, 32)
-	if err != nil {
-		return 0, fmt.Errorf("bad LSN %q: %w", s, err)
-	}
-	return lsn(h<<32 | l), nil
-}
+type lsn = replication.LSN
 
 func mustLSN(t testing.TB, s string) lsn {
 	t.Helper()
-	l, err := parseLSN(s)
+	l, err := pglogrepl.ParseLSN(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,9 +19,9 @@ func TestMemcachedUnreachableLosesNothing(t *testing.T) {
 	proxy := cluster.NewTCPProxy(t, e.mc.Addr())
 	sc := cluster.StartSidecar(t, e.sidecar("stale", map[string][]string{"public.items": {"item:{id}"}}, proxy.Addr()))
 
-	mc := dialMC(t, e.mc.Addr())
-	keys := keyRange("item:", 1, rows)
-	mc.setAll(t, keys)
+	mc := cluster.DialKeys(t, e.mc.Addr())
+	keys := cluster.KeyRange("item:", 1, rows)
+	mc.SetAll(t, keys)
 
 	proxy.Cut()
 	e.exec(t, "UPDATE items SET v = v + 1 WHERE id <= $1", perTxn)
@@ -62,13 +62,13 @@ func TestMemcachedUnreachableLosesNothing(t *testing.T) {
 	})
 	if c := e.confirmed(t); c >= firstEnd {
 		t.Fatalf("memcached unreachable, yet the slot confirmed %s, past the first undelivered transaction (ends by %s; its keys: %v)",
-			c, firstEnd, mc.allInvalidated(keys[:perTxn]))
+			c, firstEnd, mc.AllInvalidated(keys[:perTxn]))
 	}
 	// Nothing reached memcached: the cut was real.
-	mc.requireValid(t, keys)
+	mc.RequireValid(t, keys)
 
 	proxy.Heal()
-	cluster.Eventually(t, 60*time.Second, func() error { return mc.allInvalidated(keys) })
+	cluster.Eventually(t, 60*time.Second, func() error { return mc.AllInvalidated(keys) })
 	e.waitConfirmed(t, end, 60*time.Second)
 	sc.WaitReady(t, 30*time.Second)
 }

@@ -1,10 +1,7 @@
 package regions
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -46,7 +43,9 @@ func TestSidecarFailover(t *testing.T) {
 		return nil
 	})
 
-	setKeys(t, mc.Addr(), rows)
+	keys := cluster.KeyRange("item:", 1, rows)
+	kc := cluster.DialKeys(t, mc.Addr())
+	kc.SetAll(t, keys)
 	db, err := pgx.Connect(bg, pg.DSN("app"))
 	if err != nil {
 		t.Fatal(err)
@@ -73,13 +72,13 @@ func TestSidecarFailover(t *testing.T) {
 	})
 	t.Logf("standby active %.2fs after SIGKILL of the active sidecar", time.Since(killed).Seconds())
 	pg.WaitConfirmed(t, "app", "cachesync_west", end, time.Minute)
-	if left := presentKeys(t, mc.Addr(), rows); len(left) > 0 {
-		t.Fatalf("%d keys not invalidated after failover, e.g. %v", len(left), left[:min(5, len(left))])
+	if err := kc.AllInvalidated(keys); err != nil {
+		t.Fatalf("after failover: %v", err)
 	}
 
 	// The fleet, as the new active node sees it, has the old one dead.
 	cluster.Eventually(t, 30*time.Second, func() error {
-		st, err := getStatus(b.Config.HTTPListen)
+		st, err := b.View()
 		if err != nil {
 			return err
 		}
@@ -103,61 +102,5 @@ func TestSidecarFailover(t *testing.T) {
 	}
 	if active := pg.QueryString(t, "app", "SELECT active::text FROM pg_replication_slots WHERE slot_name = 'cachesync_west'"); active != "false" {
 		t.Fatalf("slot still active after the sidecar stopped: %s", active)
-	}
-}
-
-func setKeys(t *testing.T, addr string, n int) {
-	t.Helper()
-	pipeline(t, addr, func(w io.Writer) {
-		for id := 1; id <= n; id++ {
-			fmt.Fprintf(w, "set item:%d 0 0 1 noreply\r\nx\r\n", id)
-		}
-	}, func(line string) { t.Fatalf("set keys: %q", line) })
-	if left := presentKeys(t, addr, n); len(left) != n {
-		t.Fatalf("only %d of %d keys set", len(left), n)
-	}
-}
-
-// presentKeys lists the keys item:1..n that memcached still holds.
-func presentKeys(t *testing.T, addr string, n int) []string {
-	t.Helper()
-	var present []string
-	pipeline(t, addr, func(w io.Writer) {
-		for id := 1; id <= n; id++ {
-			fmt.Fprintf(w, "mg item:%d k q\r\n", id)
-		}
-	}, func(line string) {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "HD" {
-			present = append(present, strings.TrimPrefix(f[1], "k"))
-		}
-	})
-	return present
-}
-
-// pipeline writes quiet commands in one go, ends them with mn, and hands
-// every reply line before MN to each.
-func pipeline(t *testing.T, addr string, write func(io.Writer), each func(line string)) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	w := bufio.NewWriter(c)
-	write(w)
-	fmt.Fprintf(w, "mn\r\n")
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(c)
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		if line == "MN\r\n" {
-			return
-		}
-		each(line)
 	}
 }

@@ -2,12 +2,9 @@ package regions
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"strconv"
 	"testing"
 
-	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/test/cluster"
 )
 
@@ -20,22 +17,6 @@ func startRegion(t *testing.T, name, source, replica, readDSN string, join []str
 		Name: name, Source: source, Replica: replica, ReadDSN: readDSN, Join: join,
 		Tables: map[string][]string{"public.items": {"item:{id}"}},
 	})
-}
-
-// apiStatus is the part of /api/status these tests read.
-type apiStatus struct {
-	Node  region.NodeStatus `json:"node"`
-	Fleet []region.Member   `json:"fleet"`
-}
-
-func getStatus(addr string) (apiStatus, error) {
-	var st apiStatus
-	resp, err := http.Get("http://" + addr + "/api/status")
-	if err != nil {
-		return st, err
-	}
-	defer resp.Body.Close()
-	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
 func itemValue(id, version int) string { return strconv.Itoa(id) + "|" + strconv.Itoa(version) }

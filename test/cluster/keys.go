@@ -1,53 +1,55 @@
-package invalidation
+package cluster
 
 import (
 	"bufio"
 	"fmt"
 	"net"
 	"strings"
-	"testing"
 	"time"
 )
 
-// keyState is what memcached holds for a key, read without fetching data.
-type keyState int
+// KeyState is what memcached holds for a key, read without fetching data.
+type KeyState int
 
 const (
-	valid keyState = iota
-	stale
-	missing
+	KeyValid KeyState = iota
+	KeyStale
+	KeyMissing
 )
 
-func (s keyState) String() string {
+func (s KeyState) String() string {
 	return [...]string{"valid", "stale", "missing"}[s]
 }
 
-func (s keyState) invalidated() bool { return s != valid }
+// Invalidated is true for a stale (md I) or missing (delete) key.
+func (s KeyState) Invalidated() bool { return s != KeyValid }
 
 // pipelineChunk bounds how many commands are in flight, so that neither
 // side's socket buffer fills while the other waits.
 const pipelineChunk = 1000
 
-// mcClient is a plain-text memcached connection; the suite talks to
-// memcached directly so that the only invalidator is the sidecar.
-type mcClient struct {
+// KeyClient is a plain-text memcached connection for suites that set keys
+// and then check which ones the sidecar invalidated; they talk to memcached
+// directly so that the only invalidator is the sidecar.
+type KeyClient struct {
 	c net.Conn
 	r *bufio.Reader
 	w *bufio.Writer
 }
 
-func dialMC(t testing.TB, addr string) *mcClient {
+// DialKeys connects to memcached at addr until the test ends.
+func DialKeys(t TB, addr string) *KeyClient {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatalf("dial memcached %s: %v", addr, err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &mcClient{c: c, r: bufio.NewReaderSize(c, 64<<10), w: bufio.NewWriterSize(c, 64<<10)}
+	return &KeyClient{c: c, r: bufio.NewReaderSize(c, 64<<10), w: bufio.NewWriterSize(c, 64<<10)}
 }
 
-// setAll stores a one-byte value under every key.
-func (m *mcClient) setAll(t testing.TB, keys []string) {
+// SetAll stores a one-byte value under every key.
+func (m *KeyClient) SetAll(t TB, keys []string) {
 	t.Helper()
 	err := m.pipeline(keys, func(k string) string { return "set " + k + " 0 0 1\r\nx\r\n" },
 		func(k, line string) error {
@@ -61,11 +63,11 @@ func (m *mcClient) setAll(t testing.TB, keys []string) {
 	}
 }
 
-// states reads each key's state with a flagless meta get. A flagless mg
+// States reads each key's state with a flagless meta get. A flagless mg
 // fetches no value, but on a stale item it does hand out the refill lease
 // (W); nothing in these tests refills, so that side effect is harmless.
-func (m *mcClient) states(keys []string) ([]keyState, error) {
-	out := make([]keyState, 0, len(keys))
+func (m *KeyClient) States(keys []string) ([]KeyState, error) {
+	out := make([]KeyState, 0, len(keys))
 	err := m.pipeline(keys, func(k string) string { return "mg " + k + "\r\n" },
 		func(k, line string) error {
 			f := strings.Fields(line)
@@ -73,12 +75,12 @@ func (m *mcClient) states(keys []string) ([]keyState, error) {
 			case len(f) == 0:
 				return fmt.Errorf("mg %s: empty reply", k)
 			case f[0] == "EN":
-				out = append(out, missing)
+				out = append(out, KeyMissing)
 			case f[0] == "HD":
-				st := valid
+				st := KeyValid
 				for _, flag := range f[1:] {
 					if flag == "X" {
-						st = stale
+						st = KeyStale
 					}
 				}
 				out = append(out, st)
@@ -90,7 +92,7 @@ func (m *mcClient) states(keys []string) ([]keyState, error) {
 	return out, err
 }
 
-func (m *mcClient) pipeline(keys []string, req func(string) string, reply func(k, line string) error) error {
+func (m *KeyClient) pipeline(keys []string, req func(string) string, reply func(k, line string) error) error {
 	_ = m.c.SetDeadline(time.Now().Add(time.Minute))
 	defer m.c.SetDeadline(time.Time{})
 	for start := 0; start < len(keys); start += pipelineChunk {
@@ -116,15 +118,15 @@ func (m *mcClient) pipeline(keys []string, req func(string) string, reply func(k
 	return nil
 }
 
-// allInvalidated is a condition for cluster.Eventually.
-func (m *mcClient) allInvalidated(keys []string) error {
-	st, err := m.states(keys)
+// AllInvalidated is a condition for Eventually: every key stale or gone.
+func (m *KeyClient) AllInvalidated(keys []string) error {
+	st, err := m.States(keys)
 	if err != nil {
 		return err
 	}
 	var left []string
 	for i, s := range st {
-		if !s.invalidated() {
+		if !s.Invalidated() {
 			left = append(left, keys[i])
 		}
 	}
@@ -134,17 +136,17 @@ func (m *mcClient) allInvalidated(keys []string) error {
 	return nil
 }
 
-// requireValid fails the test for every key that is no longer valid: the
+// RequireValid fails the test for every key that is no longer valid: the
 // sidecar invalidated a key that no change touched.
-func (m *mcClient) requireValid(t testing.TB, keys []string) {
+func (m *KeyClient) RequireValid(t TB, keys []string) {
 	t.Helper()
-	st, err := m.states(keys)
+	st, err := m.States(keys)
 	if err != nil {
 		t.Fatalf("memcached: %v", err)
 	}
 	var bad []string
 	for i, s := range st {
-		if s != valid {
+		if s != KeyValid {
 			bad = append(bad, keys[i]+"="+s.String())
 		}
 	}
@@ -153,7 +155,8 @@ func (m *mcClient) requireValid(t testing.TB, keys []string) {
 	}
 }
 
-func keyRange(prefix string, from, to int) []string {
+// KeyRange is prefix+from … prefix+to.
+func KeyRange(prefix string, from, to int) []string {
 	keys := make([]string, 0, to-from+1)
 	for i := from; i <= to; i++ {
 		keys = append(keys, fmt.Sprintf("%s%d", prefix, i))
