@@ -69,9 +69,11 @@ type ProxyConfig struct {
 	MaxConns    int
 	IdleTimeout time.Duration
 	MaxItemSize int
-	// Procs caps the Go scheduler threads of `cachesync proxy` (0: one per
-	// core). On a host whose cores are shared with memcached and the app, 1
-	// is fastest: measured 0.79 of direct memcached vs 0.62 with 2.
+	// Procs caps the Go scheduler threads (GOMAXPROCS) of `cachesync
+	// proxy`; 0 means one per core. The default is 1, like mcrouter's
+	// num-proxies and single-threaded twemproxy: the proxy shares its host
+	// with the app, and a second thread costs more in cross-thread wakeups
+	// than it gains until one core is saturated (README, "The proxy").
 	Procs int
 }
 
@@ -124,6 +126,7 @@ func defaultConfig() Config {
 			HotMissWait: 50 * time.Millisecond,
 			MaxConns:    4096,
 			MaxItemSize: 1 << 20,
+			Procs:       1,
 		},
 		Cluster: ClusterConfig{Bind: "127.0.0.1:7946"},
 		HTTP:    HTTPConfig{Listen: "127.0.0.1:9100"},

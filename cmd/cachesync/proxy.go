@@ -25,7 +25,7 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	node := fs.String("node", "", "without --config: this node's name in the fleet (default: hostname-PORT)")
 	regionName := fs.String("region", "local", "without --config: the region this proxy serves (dashboard and fleet)")
 	join := fs.String("join", "", "memberlist addresses to join, A,B; overrides cluster.join")
-	procs := fs.Int("procs", -1, "Go scheduler threads for the proxy; overrides proxy.procs (0: one per core)")
+	procs := fs.Int("procs", -1, "Go scheduler threads for the proxy; overrides proxy.procs (default 1; 0: one per core)")
 	dev := fs.Bool("dev", false, "human-readable console logs instead of JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -75,9 +75,10 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	if *procs >= 0 {
 		cfg.Proxy.Procs = *procs
 	}
+	// Only the proxy command sets it: the demo runs every role in one
+	// process and keeps Go's default. 0 keeps it too (one per core, the
+	// container's CPU limit, or $GOMAXPROCS).
 	if cfg.Proxy.Procs > 0 {
-		// Only the proxy command sets it: the demo runs every role in one
-		// process and keeps Go's default.
 		runtime.GOMAXPROCS(cfg.Proxy.Procs)
 	}
 	return runRole(ctx, cfg, *dev, "proxy", newProxyPart)

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/cachesync/cachesync/lease/sockio"
 )
 
 // conn is one pipelined connection. There is no writer goroutine: the
@@ -42,11 +44,12 @@ type conn struct {
 }
 
 func newConn(nc net.Conn, timeout time.Duration, maxPending int, died chan<- struct{}) *conn {
+	rw := sockio.Wrap(nc)
 	return &conn{
 		nc:      nc,
 		timeout: timeout,
-		r:       bufio.NewReaderSize(nc, 64<<10),
-		w:       bufio.NewWriterSize(nc, 64<<10),
+		r:       bufio.NewReaderSize(rw, 64<<10),
+		w:       bufio.NewWriterSize(rw, 64<<10),
 		pending: make(chan *Op, maxPending),
 		dead:    make(chan struct{}),
 		died:    died,

@@ -36,8 +36,8 @@ type slapResult struct {
 }
 
 // memcaslap runs the load generator against addr, measuring the CPU used
-// meanwhile by memcached (mcPid) and by the target's process (targetPid,
-// 0 = this process, -1 = none).
+// meanwhile by memcached (mcPid) and by the target's process (targetPid;
+// -1 = none).
 func memcaslap(b *testing.B, addr string, mcPid, targetPid int) slapResult {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -114,24 +114,35 @@ func waitListening(b *testing.B, addr string) {
 	})
 }
 
+// startBinaryProxy runs `cachesync proxy` on server as its own process, so
+// its CPU is its own and it runs as shipped (GOMAXPROCS from proxy.procs).
+func startBinaryProxy(b *testing.B, name, server string, extra ...string) (addr string, pid int) {
+	b.Helper()
+	addr = fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(b))
+	args := append([]string{"proxy", "--listen", addr, "--backends", server, "--node", name}, extra...)
+	p := cluster.StartProcess(b, name, cluster.Binary(b), args...)
+	waitListening(b, addr)
+	return addr, p.Pid()
+}
+
 // BenchmarkMemcaslap compares memcaslap's throughput against memcached
-// directly, through twemproxy, and through this proxy (with GOMAXPROCS as
-// set, and with GOMAXPROCS=1 like single-threaded twemproxy), in a
+// directly, through twemproxy, and through `cachesync proxy` as shipped
+// (proxy.procs 1) and with one scheduler thread per core (--procs 0), in a
 // palindromic order (ABBA) so drifting machine load hits all alike, and
-// prints a table with the CPU each process spent per op. The proxy runs in
-// this process, so its CPU is this process's. Run by `make bench`.
+// prints a table with the CPU each process spent per op. Run by `make
+// bench`.
 func BenchmarkMemcaslap(b *testing.B) {
 	mc, mcPid := startBenchMemcached(b)
 	tw, twPid := startNutcracker(b, mc)
-	px := startProxy(b, nil, mc)
+	px, pxPid := startBinaryProxy(b, "bench-proxy", mc)
+	pxAll, pxAllPid := startBinaryProxy(b, "bench-proxy-allcores", mc, "--procs", "0")
 	type target struct {
 		name, addr string
 		pid        int
-		procs      int // GOMAXPROCS during the run; 0 = unchanged
 	}
 	targets := []target{
-		{"direct", mc, -1, 0}, {"twemproxy", tw, twPid, 0},
-		{"proxy", px.Addr(), 0, 0}, {"proxy-1P", px.Addr(), 0, 1},
+		{"direct", mc, -1}, {"twemproxy", tw, twPid},
+		{"proxy", px, pxPid}, {"proxy-0", pxAll, pxAllPid},
 	}
 	var order []target
 	for i := range targets {
@@ -147,12 +158,7 @@ func BenchmarkMemcaslap(b *testing.B) {
 	load0 := loadAvg()
 	for i := 0; i < b.N; i++ {
 		for _, tg := range order {
-			prev := runtime.GOMAXPROCS(0)
-			if tg.procs > 0 {
-				runtime.GOMAXPROCS(tg.procs)
-			}
 			r := memcaslap(b, tg.addr, mcPid, tg.pid)
-			runtime.GOMAXPROCS(prev)
 			s := sum[tg.name]
 			s.ops += r.ops
 			s.total += r.total
@@ -183,7 +189,8 @@ func BenchmarkMemcaslap(b *testing.B) {
 		fmt.Printf("%-10s %10.0f %9.2f %12.2f %14s %15s %15s\n", tg.name, mean(tg.name), mean(tg.name)/d, mean(tg.name)/t,
 			own, perOp(s.mcCPU, s.total), perOp(s.slapCPU, s.total))
 	}
-	fmt.Println("(µs/op: CPU seconds (user+system, /proc/PID/stat) per op of twemproxy's or the proxy's process, memcached and memcaslap.)")
+	fmt.Println("(proxy: cachesync proxy as shipped, proxy.procs 1; proxy-0: --procs 0, one scheduler thread per core.")
+	fmt.Println(" µs/op: CPU seconds (user+system, /proc/PID/stat) per op of twemproxy's or the proxy's process, memcached and memcaslap.)")
 	fmt.Println()
 	p := mean("proxy")
 	b.ReportMetric(d, "direct_ops/s")

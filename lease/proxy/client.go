@@ -10,6 +10,7 @@ import (
 
 	"github.com/cachesync/cachesync/lease/backend"
 	"github.com/cachesync/cachesync/lease/memproto"
+	"github.com/cachesync/cachesync/lease/sockio"
 )
 
 // opsKept bounds the Ops a connection keeps between requests; a huge
@@ -30,6 +31,7 @@ type client struct {
 }
 
 func newClient(s *Server, nc net.Conn) *client {
+	nc = sockio.Wrap(nc)
 	return &client{
 		s:  s,
 		nc: nc,

@@ -11,13 +11,9 @@ import (
 // 100 on every Linux architecture Go supports.
 const clockTicks = 100
 
-// procCPU returns the CPU seconds (user + system) process pid has used; pid
-// 0 means this process.
+// procCPU returns the CPU seconds (user + system) process pid has used.
 func procCPU(pid int) (float64, error) {
-	path := "/proc/self/stat"
-	if pid != 0 {
-		path = fmt.Sprintf("/proc/%d/stat", pid)
-	}
+	path := fmt.Sprintf("/proc/%d/stat", pid)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", path, err)
