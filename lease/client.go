@@ -87,7 +87,11 @@ func (c *Client) GetOrFill(ctx context.Context, key string, ttl time.Duration,
 		case l.Token > HotMissToken:
 			v, err := fill(ctx)
 			if err != nil {
-				return nil, fmt.Errorf("lease: fill %s: %w", key, err)
+				// Give the lease back so the next reader fills now rather
+				// than after the proxy's lease_ttl; the caller's context
+				// may be what failed, so the release gets its own deadline.
+				_, relErr := c.LeaseRelease(context.WithoutCancel(ctx), key, l.Token)
+				return nil, errors.Join(fmt.Errorf("lease: fill %s: %w", key, err), relErr)
 			}
 			// NOT_STORED means an invalidation voided the lease: the value is
 			// still what the caller read, but it must not be cached.
@@ -206,6 +210,40 @@ func (c *Client) LeaseSet(ctx context.Context, key string, token uint64, value [
 	}
 	err = replyError(line)
 	return false, fmt.Errorf("lease: lease-set %s: %w", key, err)
+}
+
+// LeaseRelease gives back the lease token holds on key, for a caller that
+// got the lease but cannot fill: the next lease-get wins it at once. False
+// means the token held nothing any more (an invalidation, a write or the
+// lease's expiry came first).
+func (c *Client) LeaseRelease(ctx context.Context, key string, token uint64) (released bool, err error) {
+	if err := checkKey(key); err != nil {
+		return false, err
+	}
+	cn, err := c.getConn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() { c.putConn(cn, err) }()
+	_ = cn.nc.SetDeadline(c.deadline(ctx))
+	if _, err = fmt.Fprintf(cn.w, "lease-release %s %d\r\n", key, token); err == nil {
+		err = cn.w.Flush()
+	}
+	if err != nil {
+		return false, fmt.Errorf("lease: lease-release %s: %w", key, err)
+	}
+	line, err := readLine(cn)
+	if err != nil {
+		return false, fmt.Errorf("lease: lease-release %s: %w", key, err)
+	}
+	switch line {
+	case "RELEASED":
+		return true, nil
+	case "NOT_FOUND":
+		return false, nil
+	}
+	err = replyError(line)
+	return false, fmt.Errorf("lease: lease-release %s: %w", key, err)
 }
 
 func readLine(cn *conn) (string, error) {

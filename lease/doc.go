@@ -10,6 +10,8 @@
 //   - The fill is stored with the lease token: if the key was invalidated
 //     after the token was issued, the proxy refuses the store, so a fill can
 //     never overwrite a newer invalidation (promise 2).
+//   - A fill that fails gives its lease back (lease-release), so the next
+//     reader refills at once instead of after the proxy's lease_ttl.
 //   - GetOrFillKey renders keys with invalidator/keys.Render, the function
 //     the invalidator uses, so readers and invalidations agree on keys.
 //   - Connections are pooled; a connection that saw any error is dropped.

@@ -89,6 +89,20 @@ func parseArgs(req *Request) error {
 			return errUnknown
 		}
 		return addKeys(req, t[1:])
+	case CmdLeaseRelease:
+		// cachesync's own: lease-release <key> <token> [noreply].
+		if n != 3 && n != 4 {
+			return errUnknown
+		}
+		req.Noreply = n == 4 && bytes.Equal(t[3], noreplyToken)
+		if err := addKeys(req, t[1:2]); err != nil {
+			return err
+		}
+		tok, ok := parseUint(t[2])
+		if !ok {
+			return errFormat
+		}
+		req.Cas = tok
 	case CmdMetaGet, CmdMetaDelete, CmdMetaArith, CmdMetaDebug, CmdMetaSet:
 		return parseMeta(req)
 	}

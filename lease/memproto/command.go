@@ -33,6 +33,7 @@ const (
 	CmdMetaDebug
 	CmdLeaseGet
 	CmdLeaseSet
+	CmdLeaseRelease
 )
 
 var commandNames = map[string]Command{
@@ -43,7 +44,7 @@ var commandNames = map[string]Command{
 	"verbosity": CmdVerbosity, "stats": CmdStats, "flush_all": CmdFlushAll,
 	"quit": CmdQuit, "mg": CmdMetaGet, "ms": CmdMetaSet, "md": CmdMetaDelete,
 	"ma": CmdMetaArith, "mn": CmdMetaNoop, "me": CmdMetaDebug,
-	"lease-get": CmdLeaseGet, "lease-set": CmdLeaseSet,
+	"lease-get": CmdLeaseGet, "lease-set": CmdLeaseSet, "lease-release": CmdLeaseRelease,
 }
 
 func (c Command) String() string {

@@ -71,6 +71,7 @@ func (c *client) stats(req *memproto.Request) {
 	stat("proxy_hot_misses", st.HotMisses)
 	stat("proxy_stale_served", st.StaleServed)
 	stat("proxy_lease_sets_rejected", st.LeaseSetsRejected)
+	stat("proxy_leases_released", st.LeasesReleased)
 	stat("proxy_backend_errors", st.BackendErrors)
 	for i, s := range c.s.pool.ServersUp() {
 		up := uint64(0)

@@ -93,6 +93,8 @@ func (c *client) handle(req *memproto.Request) bool {
 		c.leaseGet(req)
 	case memproto.CmdLeaseSet:
 		c.leaseSet(req)
+	case memproto.CmdLeaseRelease:
+		c.leaseRelease(req)
 	case memproto.CmdMetaNoop:
 		c.line("MN")
 	case memproto.CmdMetaGet, memproto.CmdMetaSet, memproto.CmdMetaDelete,

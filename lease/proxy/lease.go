@@ -42,9 +42,10 @@ func (c *client) leaseGet(req *memproto.Request) {
 			c.s.ctr.leases.Add(1)
 			c.lvalue(key, encodeToken(m.Cas, srv), m.Flags, op)
 			return
-		case m.Other && !m.Stale:
-			// An empty placeholder: someone is filling. Wait briefly on the
-			// client's behalf; a hit within HotMissWait saves it a round trip.
+		case m.Placeholder():
+			// An empty placeholder (a cold key, or one whose lease was
+			// released): someone is filling. Wait briefly on the client's
+			// behalf; a hit within HotMissWait saves it a round trip.
 			now := time.Now()
 			if deadline.IsZero() {
 				deadline = now.Add(c.s.cfg.HotMissWait)
@@ -145,4 +146,46 @@ func (c *client) leaseSet(req *memproto.Request) {
 		return
 	}
 	c.line(reply)
+}
+
+// leaseRelease gives a lease back when its holder cannot fill (the database
+// failed, the request was cancelled), so the next lease-get wins it at once
+// instead of every reader waiting out LeaseTTL. It is the proxy's own
+// command, not mcrouter's: "lease-release <key> <token> [noreply]" answers
+// RELEASED, or NOT_FOUND when the token no longer holds the lease (an
+// invalidation, a write or the lease's expiry came first; nothing changed).
+// On memcached it is the hand-back (md I C<cas>): the item stays what it
+// was, stale value or empty placeholder, its win flag is cleared, and its
+// CAS moves on, so the released token cannot store afterwards.
+func (c *client) leaseRelease(req *memproto.Request) {
+	reply := func(s string) {
+		if !req.Noreply {
+			c.line(s)
+		}
+	}
+	cas, srv, ok := decodeToken(req.Cas)
+	if !ok || srv >= c.s.pool.NumServers() {
+		reply("NOT_FOUND")
+		return
+	}
+	op := c.op(0)
+	op.Kind = backend.ReplyLine
+	op.Req = memproto.AppendHandBack(op.Req[:0], string(req.Keys[0]), cas)
+	c.s.pool.Do(srv, op)
+	if op.Wait() != nil {
+		c.backendError()
+		reply(replyBackendDown)
+		return
+	}
+	switch h := op.Header(); {
+	case string(h) == "HD":
+		c.s.ctr.leasesReleased.Add(1)
+		reply("RELEASED")
+	case string(h) == "NF" || string(h) == "EX":
+		reply("NOT_FOUND")
+	default:
+		if !req.Noreply {
+			_, _ = c.w.Write(op.Reply)
+		}
+	}
 }

@@ -241,3 +241,54 @@ func TestServerDownFailsFastAndRecovers(t *testing.T) {
 		t.Fatal("no backend errors counted")
 	}
 }
+
+// A filler that cannot fill gives its lease back: the next lease-get wins a
+// new token at once (on a cold key and on an invalidated one, whose stale
+// value is kept), the released token can no longer store, and a token that
+// no longer holds the lease releases nothing.
+func TestLeaseRelease(t *testing.T) {
+	_, addrs := startMemcached(t, 1)
+	s := startProxy(t, func(c *Config) { c.HotMissWait = 0 }, addrs...)
+	c := dial(t, s.Addr())
+
+	c.send("set stale 0 0 2\r\nv1\r\n")
+	c.expect("STORED")
+	invalidate(t, addrs[0], "stale")
+	for _, tc := range []struct{ key, data string }{{"cold", ""}, {"stale", "v1"}} {
+		kind, first, data, err := c.leaseGet(tc.key)
+		if err != nil || kind != "LVALUE" || first <= HotMissToken || data != tc.data {
+			t.Fatalf("%s: first lease-get %s %d %q %v", tc.key, kind, first, data, err)
+		}
+		if kind, tok, data, _ := c.leaseGet(tc.key); tok != HotMissToken || data != tc.data {
+			t.Fatalf("%s: second lease-get while leased: %s %d %q, want a hot miss", tc.key, kind, tok, data)
+		}
+		c.send(fmt.Sprintf("lease-release %s %d\r\n", tc.key, first))
+		c.expect("RELEASED")
+		kind, next, data, err := c.leaseGet(tc.key)
+		if err != nil || kind != "LVALUE" || next <= HotMissToken || next == first || data != tc.data {
+			t.Fatalf("%s: lease-get after release %s %d %q %v, want a new token", tc.key, kind, next, data, err)
+		}
+		c.send(fmt.Sprintf("lease-set %s %d 0 0 2\r\nv0\r\n", tc.key, first))
+		c.expect("NOT_STORED")
+		c.send(fmt.Sprintf("lease-release %s %d\r\n", tc.key, first))
+		c.expect("NOT_FOUND")
+		c.send(fmt.Sprintf("lease-set %s %d 0 0 2\r\nv2\r\n", tc.key, next))
+		c.expect("STORED")
+		if kind, _, data, _ := c.leaseGet(tc.key); kind != "VALUE" || data != "v2" {
+			t.Fatalf("%s: after the new holder's fill: %s %q", tc.key, kind, data)
+		}
+		// Released after the fill: the token is void, the value stays.
+		c.send(fmt.Sprintf("lease-release %s %d\r\n", tc.key, next))
+		c.expect("NOT_FOUND")
+		if kind, _, data, _ := c.leaseGet(tc.key); kind != "VALUE" || data != "v2" {
+			t.Fatalf("%s: a void release changed the value: %s %q", tc.key, kind, data)
+		}
+	}
+	c.send("lease-release cold 1\r\nlease-release cold 0\r\nlease-release cold 7 noreply\r\nmn\r\n")
+	c.expect("NOT_FOUND", "NOT_FOUND", "MN")
+	c.send("lease-release cold\r\nlease-release cold x\r\n")
+	c.expect("ERROR", "CLIENT_ERROR bad command line format")
+	if st := s.Stats(); st.LeasesReleased != 2 {
+		t.Fatalf("LeasesReleased = %d, want 2", st.LeasesReleased)
+	}
+}

@@ -22,6 +22,7 @@ type Stats struct {
 	HotMisses         uint64
 	StaleServed       uint64
 	LeaseSetsRejected uint64
+	LeasesReleased    uint64
 	BackendErrors     uint64
 }
 
@@ -32,7 +33,7 @@ type counters struct {
 	conns                                                 atomic.Int64
 	totalConns, cmdGet, cmdSet, cmdLeaseGet, cmdLeaseSet  atomic.Uint64
 	cmdMeta, hits, misses, leases, hotMisses, staleServed atomic.Uint64
-	leaseSetsRejected, backendErrors                      atomic.Uint64
+	leaseSetsRejected, backendErrors, leasesReleased      atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -50,6 +51,7 @@ func (c *counters) snapshot() Stats {
 		HotMisses:         c.hotMisses.Load(),
 		StaleServed:       c.staleServed.Load(),
 		LeaseSetsRejected: c.leaseSetsRejected.Load(),
+		LeasesReleased:    c.leasesReleased.Load(),
 		BackendErrors:     c.backendErrors.Load(),
 	}
 }
@@ -74,6 +76,7 @@ func registerMetrics(reg prometheus.Registerer, c *counters) error {
 		counter("cachesync_proxy_hot_misses_total", "lease-get answered with token 1.", &c.hotMisses),
 		counter("cachesync_proxy_stale_served_total", "Stale values served to lease-get.", &c.staleServed),
 		counter("cachesync_proxy_lease_sets_rejected_total", "lease-set voided by an invalidation.", &c.leaseSetsRejected),
+		counter("cachesync_proxy_leases_released_total", "Leases given back by fillers that could not fill (lease-release).", &c.leasesReleased),
 		counter("cachesync_proxy_backend_errors_total", "Requests answered SERVER_ERROR because of memcached.", &c.backendErrors),
 	}
 	for _, col := range cs {
