@@ -1,10 +1,12 @@
 package lease
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,35 +183,12 @@ func (c *Client) LeaseGet(ctx context.Context, key string) (l Lease, err error) 
 // LeaseSet stores value under key if token is still valid; false means the
 // lease was voided by an invalidation (NOT_STORED).
 func (c *Client) LeaseSet(ctx context.Context, key string, token uint64, value []byte, ttl time.Duration) (stored bool, err error) {
-	if err := checkKey(key); err != nil {
-		return false, err
-	}
-	cn, err := c.getConn(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer func() { c.putConn(cn, err) }()
-	_ = cn.nc.SetDeadline(c.deadline(ctx))
-	if _, err = fmt.Fprintf(cn.w, "lease-set %s %d 0 %d %d\r\n", key, token, exptime(ttl), len(value)); err == nil {
-		_, _ = cn.w.Write(value)
-		_, _ = cn.w.WriteString("\r\n")
-		err = cn.w.Flush()
-	}
-	if err != nil {
-		return false, fmt.Errorf("lease: lease-set %s: %w", key, err)
-	}
-	line, err := readLine(cn)
-	if err != nil {
-		return false, fmt.Errorf("lease: lease-set %s: %w", key, err)
-	}
-	switch line {
-	case "STORED":
-		return true, nil
-	case "NOT_STORED", "STALE_STORED":
-		return false, nil
-	}
-	err = replyError(line)
-	return false, fmt.Errorf("lease: lease-set %s: %w", key, err)
+	return c.oneLine(ctx, "lease-set", key, "STORED", []string{"NOT_STORED", "STALE_STORED"}, func(w *bufio.Writer) error {
+		_, err := fmt.Fprintf(w, "lease-set %s %d 0 %d %d\r\n", key, token, exptime(ttl), len(value))
+		_, _ = w.Write(value)
+		_, _ = w.WriteString("\r\n")
+		return err
+	})
 }
 
 // LeaseRelease gives back the lease token holds on key, for a caller that
@@ -217,6 +196,16 @@ func (c *Client) LeaseSet(ctx context.Context, key string, token uint64, value [
 // means the token held nothing any more (an invalidation, a write or the
 // lease's expiry came first).
 func (c *Client) LeaseRelease(ctx context.Context, key string, token uint64) (released bool, err error) {
+	return c.oneLine(ctx, "lease-release", key, "RELEASED", []string{"NOT_FOUND"}, func(w *bufio.Writer) error {
+		_, err := fmt.Fprintf(w, "lease-release %s %d\r\n", key, token)
+		return err
+	})
+}
+
+// oneLine sends the request write builds for key on a pooled connection and
+// reads its one-line reply: true for yes, false for any of no, an error for
+// anything else.
+func (c *Client) oneLine(ctx context.Context, cmd, key, yes string, no []string, write func(*bufio.Writer) error) (ok bool, err error) {
 	if err := checkKey(key); err != nil {
 		return false, err
 	}
@@ -226,24 +215,24 @@ func (c *Client) LeaseRelease(ctx context.Context, key string, token uint64) (re
 	}
 	defer func() { c.putConn(cn, err) }()
 	_ = cn.nc.SetDeadline(c.deadline(ctx))
-	if _, err = fmt.Fprintf(cn.w, "lease-release %s %d\r\n", key, token); err == nil {
+	if err = write(cn.w); err == nil {
 		err = cn.w.Flush()
 	}
-	if err != nil {
-		return false, fmt.Errorf("lease: lease-release %s: %w", key, err)
+	var line string
+	if err == nil {
+		line, err = readLine(cn)
 	}
-	line, err := readLine(cn)
 	if err != nil {
-		return false, fmt.Errorf("lease: lease-release %s: %w", key, err)
+		return false, fmt.Errorf("lease: %s %s: %w", cmd, key, err)
 	}
-	switch line {
-	case "RELEASED":
+	switch {
+	case line == yes:
 		return true, nil
-	case "NOT_FOUND":
+	case slices.Contains(no, line):
 		return false, nil
 	}
 	err = replyError(line)
-	return false, fmt.Errorf("lease: lease-release %s: %w", key, err)
+	return false, fmt.Errorf("lease: %s %s: %w", cmd, key, err)
 }
 
 func readLine(cn *conn) (string, error) {

@@ -38,7 +38,9 @@ func parseArgs(req *Request) error {
 		return parseStorage(req, n == 7)
 	case CmdDelete:
 		return parseDelete(req)
-	case CmdIncr, CmdDecr:
+	case CmdIncr, CmdDecr, CmdLeaseRelease:
+		// <cmd> <key> <number> [noreply]; lease-release (cachesync's own)
+		// carries a lease token where incr has its delta.
 		if n != 3 && n != 4 {
 			return errUnknown
 		}
@@ -46,11 +48,17 @@ func parseArgs(req *Request) error {
 		if err := addKeys(req, t[1:2]); err != nil {
 			return err
 		}
-		d, ok := parseUint(t[2])
-		if !ok {
+		v, ok := parseUint(t[2])
+		switch {
+		case !ok && req.Cmd == CmdLeaseRelease:
+			return errFormat
+		case !ok:
 			return errDelta
+		case req.Cmd == CmdLeaseRelease:
+			req.Cas = v
+		default:
+			req.Delta = v
 		}
-		req.Delta = d
 	case CmdTouch:
 		if n != 3 && n != 4 {
 			return errUnknown
@@ -89,20 +97,6 @@ func parseArgs(req *Request) error {
 			return errUnknown
 		}
 		return addKeys(req, t[1:])
-	case CmdLeaseRelease:
-		// cachesync's own: lease-release <key> <token> [noreply].
-		if n != 3 && n != 4 {
-			return errUnknown
-		}
-		req.Noreply = n == 4 && bytes.Equal(t[3], noreplyToken)
-		if err := addKeys(req, t[1:2]); err != nil {
-			return err
-		}
-		tok, ok := parseUint(t[2])
-		if !ok {
-			return errFormat
-		}
-		req.Cas = tok
 	case CmdMetaGet, CmdMetaDelete, CmdMetaArith, CmdMetaDebug, CmdMetaSet:
 		return parseMeta(req)
 	}
