@@ -18,6 +18,7 @@ const maxBroadcast = 1000
 type delegate struct {
 	meta  []byte
 	tab   *table
+	peers *peers
 	queue *memberlist.TransmitLimitedQueue
 	log   *zap.Logger
 	// mute silences the delegate once the node stopped (see zapWriter).
@@ -87,14 +88,17 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 }
 
 func (d *delegate) NotifyJoin(n *memberlist.Node) {
+	d.peers.alive(n)
 	d.tab.alive(n.Name, n.Address(), n.Meta)
 }
 
 func (d *delegate) NotifyUpdate(n *memberlist.Node) {
+	d.peers.alive(n)
 	d.tab.alive(n.Name, n.Address(), n.Meta)
 }
 
 func (d *delegate) NotifyLeave(n *memberlist.Node) {
+	d.peers.gone(n.Name)
 	d.tab.gone(n.Name, n.Address(), n.Meta)
 }
 

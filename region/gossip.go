@@ -69,10 +69,7 @@ func (n *Node) publishStatus() {
 	if ml == nil {
 		return
 	}
-	for _, m := range ml.Members() {
-		if m.Name == n.cfg.Node {
-			continue
-		}
+	for _, m := range n.peers.others(n.cfg.Node) {
 		if err := ml.SendReliable(m, msg); err != nil {
 			// Push/pull carries it later; probing reports the member.
 			n.log.Debug("send status", zap.String("to", m.Name), zap.Error(err))

@@ -26,6 +26,7 @@ type Node struct {
 	log     *zap.Logger
 	key     []byte
 	tab     *table
+	peers   *peers
 	hist    *history
 	metrics *metrics
 	queue   *memberlist.TransmitLimitedQueue
@@ -92,11 +93,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg:  cfg,
-		log:  cfg.Logger.With(zap.String("node", cfg.Node), zap.String("region", cfg.Region)),
-		tab:  newTable(time.Now),
-		hist: newHistory(cfg.HistoryRetention),
-		done: make(chan struct{}),
+		cfg:   cfg,
+		log:   cfg.Logger.With(zap.String("node", cfg.Node), zap.String("region", cfg.Region)),
+		tab:   newTable(time.Now),
+		peers: newPeers(),
+		hist:  newHistory(cfg.HistoryRetention),
+		done:  make(chan struct{}),
 	}
 	if cfg.KeyFile != "" {
 		key, err := readKey(cfg.KeyFile)
@@ -183,6 +185,7 @@ func (n *Node) memberlistConfig() *memberlist.Config {
 	d := &delegate{
 		meta:  encodeMeta(nodeMeta{Region: n.cfg.Region, Role: n.cfg.Role}),
 		tab:   n.tab,
+		peers: n.peers,
 		queue: n.queue,
 		log:   n.log,
 		mute:  &n.mute,
@@ -263,10 +266,7 @@ func splitHostPort(addr string) (string, int, error) {
 func (n *Node) announceLeave(ml *memberlist.Memberlist) {
 	msg := encodeLeave(n.cfg.Node)
 	var wg sync.WaitGroup
-	for _, m := range ml.Members() {
-		if m.Name == n.cfg.Node {
-			continue
-		}
+	for _, m := range n.peers.others(n.cfg.Node) {
 		wg.Go(func() {
 			if err := ml.SendReliable(m, msg); err != nil {
 				n.log.Debug("send leave intent", zap.String("to", m.Name), zap.Error(err))
