@@ -13,7 +13,7 @@ import (
 func FuzzProxyInput(f *testing.F) {
 	for _, s := range []string{
 		"get a b c\r\n", "set k 1 2 3\r\nabc\r\nget k\r\n", "gets k\r\ncas k 0 0 1 1\r\nx\r\n",
-		"lease-get k\r\nlease-set k 1025 0 0 1\r\nx\r\n", "mg k v f c N30 q\r\nmn\r\n",
+		"lease-get k\r\nlease-set k 1025 0 0 1\r\nx\r\n", "lease-get r\r\nlease-release r 2048\r\nlease-release r 1 noreply\r\n", "mg k v f c N30 q\r\nmn\r\n",
 		"ms k 2 b T0\r\nhi\r\n", "md k I T30\r\nget k\r\n", "stats\r\nstats items\r\n",
 		"flush_all\r\nverbosity 1\r\n", "set k 0 0 99999999\r\n", "mg bad!! b v\r\n",
 		"gat 10 a b\r\ntouch a 1\r\nincr a 1\r\ndelete a\r\n",
