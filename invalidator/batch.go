@@ -2,6 +2,7 @@ package invalidator
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/cachesync/cachesync/replication"
@@ -41,21 +42,12 @@ func (b *batch) track(t *txn) {
 		return
 	}
 	b.newest, b.newestEnd = t, 0
-	if t.xid != 0 && !containsXid(b.xids, t.xid) {
+	if t.xid != 0 && !slices.Contains(b.xids, t.xid) {
 		b.xids = append(b.xids, t.xid)
 	}
 	if b.firstCommit.IsZero() {
 		b.firstCommit = t.commitTime
 	}
-}
-
-func containsXid(xs []uint32, x uint32) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // add puts ev in the batch and reports whether the batch must be sealed now.
@@ -66,7 +58,6 @@ func (inv *Invalidator) add(b *batch, ev event) bool {
 		if _, dup := b.seen[ev.key]; !dup {
 			b.seen[ev.key] = struct{}{}
 			b.keys = append(b.keys, ev.key)
-			inv.batchKeys.Store(int64(len(b.keys)))
 		}
 		return len(b.keys) >= inv.cfg.BatchSize
 	case evCommit:
@@ -77,7 +68,7 @@ func (inv *Invalidator) add(b *batch, ev event) bool {
 		return inv.cfg.Gate != nil && !ev.tx.commitTime.IsZero() &&
 			ev.tx.commitTime.Sub(b.firstCommit) >= inv.cfg.GateQuantum
 	case evHeartbeat:
-		b.hbs = append(b.hbs, ev.hb)
+		b.hbs = append(b.hbs, *ev.hb)
 	case evFlush:
 		b.flush = true
 		return true
@@ -124,19 +115,31 @@ func (inv *Invalidator) collect(ctx context.Context, b *batch, health <-chan tim
 
 // addChunk adds events until the batch is sealed; the rest waits in carry.
 func (inv *Invalidator) addChunk(b *batch, chunk []event) bool {
-	inv.carry = chunk
+	inv.carry, inv.carryChunk = chunk, chunk
 	return inv.addCarry(b)
 }
 
+// addCarry adds the carried events until the batch is sealed. Once all of a
+// chunk is added its events live on only as copies in the batch, so the
+// chunk goes back to the pool.
+//
+// The batch's keys are published with the queue depth, keys first: an
+// observer may count a moved event twice for a moment, never zero times.
 func (inv *Invalidator) addCarry(b *batch) bool {
 	for i, ev := range inv.carry {
 		if inv.add(b, ev) {
+			inv.batchKeys.Store(int64(len(b.keys)))
 			inv.queued.Add(-int64(i + 1))
 			inv.carry = inv.carry[i+1:]
 			return true
 		}
 	}
+	inv.batchKeys.Store(int64(len(b.keys)))
 	inv.queued.Add(-int64(len(inv.carry)))
 	inv.carry = nil
+	if inv.carryChunk != nil {
+		putChunk(inv.carryChunk)
+		inv.carryChunk = nil
+	}
 	return false
 }

@@ -61,8 +61,7 @@ func checkTable(ctx context.Context, conn *pgx.Conn, t *compiledTable) error {
 		return fmt.Errorf("columns of table %s: %w", t.name, err)
 	}
 	exists := map[string]bool{}
-	carried := map[string]bool{}
-	var carriedList []string
+	var carried []string
 	for rows.Next() {
 		var col string
 		var inIdentity bool
@@ -72,18 +71,15 @@ func checkTable(ctx context.Context, conn *pgx.Conn, t *compiledTable) error {
 		}
 		exists[col] = true
 		if inIdentity {
-			carried[col] = true
-			carriedList = append(carriedList, col)
+			carried = append(carried, col)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("columns of table %s: %w", t.name, err)
 	}
-	if unknown := unknownColumns(t, exists); len(unknown) > 0 {
-		return fmt.Errorf("table %s has no column %s used by its key templates", t.name, strings.Join(unknown, ", "))
+	var id byte // relreplident is one character; guard all the same
+	if ident != "" {
+		id = ident[0]
 	}
-	if missing := identityProblem(t, ident == "f", carried); len(missing) > 0 {
-		return identityError(t.name, ident[0], missing, carriedList)
-	}
-	return nil
+	return checkColumns(t, id, exists, carried)
 }

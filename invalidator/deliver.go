@@ -23,15 +23,15 @@ type server struct {
 // setState records a server's state, logging only when it changes.
 func (inv *Invalidator) setState(s *server, up bool, err error) {
 	was := s.up.Swap(up)
+	if s.known && was == up {
+		return
+	}
+	s.known = true
 	if up {
 		s.upGauge.Set(1)
 	} else {
 		s.upGauge.Set(0)
 	}
-	if s.known && was == up {
-		return
-	}
-	s.known = true
 	if up {
 		inv.log.Info("memcached server up", zap.String("server", s.addr))
 	} else {
@@ -43,22 +43,18 @@ func (inv *Invalidator) setState(s *server, up bool, err error) {
 // withRetry runs op until it succeeds or ctx ends, backing off between
 // failures. Invalidations are idempotent, so a retried batch is harmless.
 func (inv *Invalidator) withRetry(ctx context.Context, s *server, op func() error) error {
-	wait := inv.cfg.RetryMin
-	for {
+	return backoff(ctx, inv.cfg.RetryMin, inv.cfg.RetryMax, func(time.Duration) (bool, error) {
 		err := op()
 		if err == nil {
 			inv.setState(s, true, nil)
-			return nil
+			return true, nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return true, ctx.Err()
 		}
 		inv.setState(s, false, err)
-		if err := pause(ctx, wait); err != nil {
-			return err
-		}
-		wait = min(2*wait, inv.cfg.RetryMax)
-	}
+		return false, nil
+	})
 }
 
 // forServers runs fn for each server selected by use, in parallel, and
@@ -99,7 +95,7 @@ func (inv *Invalidator) deliver(ctx context.Context, b *batch) error {
 		s.keys = s.keys[:0]
 	}
 	for _, k := range b.keys {
-		s := inv.servers[inv.pick(k)]
+		s := inv.servers[inv.ring.Pick(k)]
 		s.keys = append(s.keys, k)
 	}
 	err := inv.forServers(ctx, func(s *server) bool { return len(s.keys) > 0 }, func(s *server) error {
@@ -111,13 +107,6 @@ func (inv *Invalidator) deliver(ctx context.Context, b *batch) error {
 	return inv.forServers(ctx, func(*server) bool { return true }, func(s *server) error {
 		return inv.withRetry(ctx, s, func() error { return s.be.flushAll(ctx) })
 	})
-}
-
-func (inv *Invalidator) pick(key string) int {
-	if len(inv.servers) == 1 {
-		return 0
-	}
-	return inv.ring.Pick(key)
 }
 
 // probe pings every server once, so the dashboard shows a dead server even
@@ -147,7 +136,6 @@ func (inv *Invalidator) process(ctx context.Context, b *batch) error {
 	now := time.Now()
 	inv.metrics.delivery.Observe(now.Sub(start).Seconds())
 	n := uint64(len(b.keys))
-	inv.metrics.invalidations.Add(float64(n))
 	inv.invalidations.Add(n)
 	inv.rate.add(now, n)
 	inv.lastDelivered.Store(now.UnixNano())
@@ -165,16 +153,12 @@ func (inv *Invalidator) process(ctx context.Context, b *batch) error {
 // waitGate waits for the gate, retrying when it fails for another reason
 // than ctx: holding a batch is always safe, delivering it early is not.
 func (inv *Invalidator) waitGate(ctx context.Context, p Pending) error {
-	wait := inv.cfg.RetryMin
-	for {
+	return backoff(ctx, inv.cfg.RetryMin, inv.cfg.RetryMax, func(time.Duration) (bool, error) {
 		err := inv.cfg.Gate.Wait(ctx, p)
 		if err == nil || ctx.Err() != nil {
-			return err
+			return true, err
 		}
 		inv.log.Warn("gate failed; holding the batch", zap.Error(err))
-		if err := pause(ctx, wait); err != nil {
-			return err
-		}
-		wait = min(2*wait, inv.cfg.RetryMax)
-	}
+		return false, nil
+	})
 }

@@ -1,6 +1,7 @@
 package invalidator
 
 import (
+	"sync"
 	"time"
 
 	"github.com/cachesync/cachesync/replication"
@@ -31,8 +32,23 @@ type event struct {
 	key  string
 	tx   *txn
 	end  replication.LSN // evCommit
-	hb   heartbeat       // evHeartbeat
+	hb   *heartbeat      // evHeartbeat (rare: a pointer keeps event small)
 }
 
 // queueChunk is how many events travel through the queue together.
 const queueChunk = 64
+
+// chunkPool recycles the queue's chunks: the handler takes one per chunk it
+// fills, the delivery loop puts it back once every event of it is in a batch
+// (the batch keeps copies, nothing that points into the chunk).
+var chunkPool = sync.Pool{New: func() any { return new([queueChunk]event) }}
+
+// getChunk returns an empty chunk with room for queueChunk events.
+func getChunk() []event { return chunkPool.Get().(*[queueChunk]event)[:0] }
+
+// putChunk recycles a chunk from getChunk; nothing may use it afterwards.
+func putChunk(c []event) {
+	a := (*[queueChunk]event)(c[:queueChunk])
+	clear(a[:]) // drop the keys and transactions it references
+	chunkPool.Put(a)
+}

@@ -21,8 +21,6 @@ type fakeBackend struct {
 	fail      bool
 	countOnly bool // keep no keys: for very large runs
 	n         int
-	batches   int
-	onSend    func(keys []string) // called under mu
 }
 
 func newFakeBackend() *fakeBackend { return &fakeBackend{delivered: map[string]int{}} }
@@ -33,7 +31,6 @@ func (f *fakeBackend) invalidate(ctx context.Context, keys []string) error {
 	if f.fail {
 		return errors.New("fake: down")
 	}
-	f.batches++
 	f.n += len(keys)
 	if f.countOnly {
 		return nil
@@ -41,9 +38,6 @@ func (f *fakeBackend) invalidate(ctx context.Context, keys []string) error {
 	for _, k := range keys {
 		f.delivered[k]++
 		f.order = append(f.order, k)
-	}
-	if f.onSend != nil {
-		f.onSend(keys)
 	}
 	return nil
 }
@@ -148,28 +142,36 @@ func startHarnessWith(t *testing.T, cfg Config, be *fakeBackend) *harness {
 	if cfg.Acker == nil {
 		cfg.Acker = h.ack
 	}
+	h.inv, h.ctx = runInvalidator(t, cfg, be)
+	return h
+}
+
+// runInvalidator runs an Invalidator for cfg until the test ends, over be or,
+// when be is nil, over cfg's real servers, and shows it usersRel.
+func runInvalidator(tb testing.TB, cfg Config, be *fakeBackend) (*Invalidator, context.Context) {
+	tb.Helper()
 	inv, err := New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	inv.newBackend = func(string) backend { return h.be }
-	h.inv = inv
+	if be != nil {
+		inv.newBackend = func(string) backend { return be }
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h.ctx = ctx
 	done := make(chan error, 1)
 	go func() { done <- inv.Run(ctx) }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
+			tb.Errorf("Run: %v", err)
 		}
 		inv.Close()
 		inv.Close()
 	})
 	if err := inv.Relation(ctx, usersRel); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return h
+	return inv, ctx
 }
 
 // tx sends one transaction with the given changes.

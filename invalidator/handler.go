@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cachesync/cachesync/invalidator/keys"
 	"github.com/cachesync/cachesync/replication"
@@ -101,13 +102,12 @@ func (inv *Invalidator) addKey(r *relRules, c *replication.Change, tpl *keys.Tem
 		inv.log.Debug("NULL key column: no key", zap.String("table", r.table.name), zap.String("template", tpl.String()))
 	case err != nil:
 		inv.keyError(r, c, tpl.String(), err)
-	case !contains(inv.keyBuf, key):
+	case !slices.Contains(inv.keyBuf, key):
 		inv.keyBuf = append(inv.keyBuf, key)
 	}
 }
 
 func (inv *Invalidator) keyError(r *relRules, c *replication.Change, tpl string, err error) {
-	inv.metrics.keyErrors.Inc()
 	inv.keyErrors.Add(1)
 	inv.keyErrLog.log(func(suppressed int) {
 		inv.log.Error("cannot render a key of a changed row; that key is not invalidated",
@@ -123,7 +123,6 @@ func (inv *Invalidator) truncate(ctx context.Context, c *replication.Change) err
 		if !ok {
 			continue
 		}
-		inv.metrics.truncates.Inc()
 		inv.truncates.Add(1)
 		if t.truncate == TruncateFlush {
 			flush = true
@@ -154,7 +153,7 @@ func (inv *Invalidator) Message(ctx context.Context, m replication.Message) erro
 		// Not part of a transaction: gate on the message's own position.
 		tx = &txn{final: m.LSN}
 	}
-	return inv.enqueue(ctx, event{kind: evHeartbeat, tx: tx, hb: hb}, !m.Transactional)
+	return inv.enqueue(ctx, event{kind: evHeartbeat, tx: tx, hb: &hb}, !m.Transactional)
 }
 
 // Commit closes the transaction; its end LSN is acked once delivered.
@@ -173,7 +172,7 @@ func (inv *Invalidator) Commit(ctx context.Context, c replication.Commit) error 
 // one channel operation per queueChunk events instead of one per key.
 func (inv *Invalidator) enqueue(ctx context.Context, ev event, now bool) error {
 	if inv.chunk == nil {
-		inv.chunk = make([]event, 0, queueChunk)
+		inv.chunk = getChunk()
 	}
 	inv.chunk = append(inv.chunk, ev)
 	if len(inv.chunk) < queueChunk && !now {
@@ -193,9 +192,11 @@ func (inv *Invalidator) enqueue(ctx context.Context, ev event, now bool) error {
 		return nil
 	case <-ctx.Done():
 		inv.queued.Add(-int64(len(chunk)))
+		putChunk(chunk) // never sent: nothing else has it
 		return ctx.Err()
 	case <-inv.closed:
 		inv.queued.Add(-int64(len(chunk)))
+		putChunk(chunk)
 		return ErrClosed
 	}
 }

@@ -2,52 +2,43 @@ package invalidator
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/cachesync/cachesync/replication"
 )
 
-// identityProblem returns the template columns of t that the old row of an
-// UPDATE or DELETE would not carry, given which columns the replica identity
-// carries (all == REPLICA IDENTITY FULL).
-func identityProblem(t *compiledTable, all bool, carried map[string]bool) []string {
-	if all {
+// columnsNotIn returns, sorted, the distinct template columns of t for which
+// has is false.
+func columnsNotIn(t *compiledTable, has func(col string) bool) []string {
+	var out []string
+	for _, tpl := range t.templates {
+		for _, c := range tpl.Columns() {
+			if !has(c) && !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkColumns checks a table's columns (exists) and the columns its replica
+// identity ident carries in the old row of an UPDATE or DELETE (carried):
+// every template column must exist and, unless the identity is FULL, be
+// carried.
+func checkColumns(t *compiledTable, ident byte, exists map[string]bool, carried []string) error {
+	if unknown := columnsNotIn(t, func(c string) bool { return exists[c] }); len(unknown) > 0 {
+		return fmt.Errorf("table %s has no column %s used by its key templates", t.name, strings.Join(unknown, ", "))
+	}
+	if ident == 'f' {
 		return nil
 	}
-	var missing []string
-	for _, tpl := range t.templates {
-		for _, c := range tpl.Columns() {
-			if !carried[c] && !contains(missing, c) {
-				missing = append(missing, c)
-			}
-		}
+	if missing := columnsNotIn(t, func(c string) bool { return slices.Contains(carried, c) }); len(missing) > 0 {
+		return identityError(t.name, ident, missing, carried)
 	}
-	sort.Strings(missing)
-	return missing
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// unknownColumns returns template columns the table does not have.
-func unknownColumns(t *compiledTable, exists map[string]bool) []string {
-	var unknown []string
-	for _, tpl := range t.templates {
-		for _, c := range tpl.Columns() {
-			if !exists[c] && !contains(unknown, c) {
-				unknown = append(unknown, c)
-			}
-		}
-	}
-	sort.Strings(unknown)
-	return unknown
+	return nil
 }
 
 func identityName(ident byte) string {
@@ -107,20 +98,12 @@ func quoteIdent(s string) string {
 // CheckCatalog passed.
 func checkRelation(rel *replication.Relation, t *compiledTable) error {
 	exists := make(map[string]bool, len(rel.Columns))
-	carried := make(map[string]bool, len(rel.Columns))
-	var carriedList []string
+	var carried []string
 	for _, c := range rel.Columns {
 		exists[c.Name] = true
 		if c.Key && rel.ReplicaIdentity != 'n' {
-			carried[c.Name] = true
-			carriedList = append(carriedList, c.Name)
+			carried = append(carried, c.Name)
 		}
 	}
-	if unknown := unknownColumns(t, exists); len(unknown) > 0 {
-		return fmt.Errorf("table %s has no column %s used by its key templates", t.name, strings.Join(unknown, ", "))
-	}
-	if missing := identityProblem(t, rel.ReplicaIdentity == 'f', carried); len(missing) > 0 {
-		return identityError(t.name, rel.ReplicaIdentity, missing, carriedList)
-	}
-	return nil
+	return checkColumns(t, rel.ReplicaIdentity, exists, carried)
 }

@@ -34,8 +34,11 @@ type Invalidator struct {
 	keyBuf []string
 	chunk  []event
 
-	// carry holds the rest of a chunk after its batch was sealed (loop only).
-	carry []event
+	// carry holds the rest of a chunk after its batch was sealed, and
+	// carryChunk the whole chunk, to recycle once carry is used up (loop
+	// only).
+	carry      []event
+	carryChunk []event
 
 	invalidations atomic.Uint64
 	keyErrors     atomic.Uint64
@@ -73,7 +76,7 @@ func New(cfg Config) (*Invalidator, error) {
 		inv.log = zap.NewNop()
 	}
 	inv.log = inv.log.Named("invalidator")
-	inv.metrics, err = newMetrics(cfg.Registerer, func() float64 { return float64(inv.queueDepth()) })
+	inv.metrics, err = newMetrics(cfg.Registerer, inv)
 	if err != nil {
 		return nil, fmt.Errorf("invalidator metrics: %w", err)
 	}

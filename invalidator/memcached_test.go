@@ -75,43 +75,12 @@ func (m *mc) state(key string) string {
 }
 
 // startReal runs an Invalidator against real memcached servers.
-func startReal(t *testing.T, cfg Config) (*Invalidator, *fakeAcker, context.Context) {
+func startReal(t *testing.T, cfg Config) *harness {
 	t.Helper()
-	ack := &fakeAcker{}
-	cfg.Acker = ack
-	inv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- inv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		inv.Close()
-	})
-	if err := inv.Relation(ctx, usersRel); err != nil {
-		t.Fatal(err)
-	}
-	return inv, ack, ctx
-}
-
-func sendTx(t *testing.T, inv *Invalidator, ctx context.Context, final, end replication.LSN, cs ...*replication.Change) {
-	t.Helper()
-	if err := inv.Begin(ctx, replication.Begin{FinalLSN: final, Xid: uint32(final)}); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		if err := inv.Change(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := inv.Commit(ctx, replication.Commit{CommitLSN: final, EndLSN: end}); err != nil {
-		t.Fatal(err)
-	}
+	h := &harness{t: t, ack: &fakeAcker{}}
+	cfg.Acker = h.ack
+	h.inv, h.ctx = runInvalidator(t, cfg, nil)
+	return h
 }
 
 func rename(id, from, to string) *replication.Change {
@@ -128,12 +97,12 @@ func TestRealMemcachedStaleMode(t *testing.T) {
 	}
 	cfg := testConfig()
 	cfg.Servers = []string{srv.Addr()}
-	inv, ack, ctx := startReal(t, cfg)
-	sendTx(t, inv, ctx, 10, 11, rename("1", "ann", "anna"))
-	sendTx(t, inv, ctx, 20, 21, &replication.Change{Op: replication.Delete, Rel: usersRel,
+	h := startReal(t, cfg)
+	h.tx(10, 11, rename("1", "ann", "anna"))
+	h.tx(20, 21, &replication.Change{Op: replication.Delete, Rel: usersRel,
 		Old: []replication.Value{txt("3"), txt("Zoë"), txt("b")}})
-	sendTx(t, inv, ctx, 30, 31, insert("9", "nobody")) // keys absent: NF is success
-	waitAck(t, ack, 31)
+	h.tx(30, 31, insert("9", "nobody")) // keys absent: NF is success
+	waitAck(t, h.ack, 31)
 	want := map[string]string{
 		"user:1": "stale", "user_by_name:ann": "stale", "user_by_name:anna": "stale",
 		"user:3": "stale", "user_by_name:Zo%C3%AB": "stale",
@@ -145,7 +114,7 @@ func TestRealMemcachedStaleMode(t *testing.T) {
 			t.Errorf("%s is %s, want %s", k, got, w)
 		}
 	}
-	if s := inv.Stats(); s.Invalidations != 7 || !s.ServersUp[0].Up || s.LastDelivered.IsZero() {
+	if s := h.inv.Stats(); s.Invalidations != 7 || !s.ServersUp[0].Up || s.LastDelivered.IsZero() {
 		t.Errorf("stats %+v", s)
 	}
 }
@@ -155,20 +124,20 @@ func TestRealMemcachedDeleteModeTwoServers(t *testing.T) {
 	cfg := testConfig()
 	cfg.Mode = ModeDelete
 	cfg.Servers = []string{a.Addr(), b.Addr()}
-	inv, ack, ctx := startReal(t, cfg)
+	h := startReal(t, cfg)
 	conns := []*mc{dialMC(t, a.Addr()), dialMC(t, b.Addr())}
 	var cs []*replication.Change
 	for i := 0; i < 200; i++ {
-		conns[inv.ring.Pick(fmt.Sprintf("user:%d", i))].set(fmt.Sprintf("user:%d", i), "v")
+		conns[h.inv.ring.Pick(fmt.Sprintf("user:%d", i))].set(fmt.Sprintf("user:%d", i), "v")
 		cs = append(cs, insert(fmt.Sprint(i), fmt.Sprint("n", i)))
 	}
 	conns[0].set("keep", "v")
-	sendTx(t, inv, ctx, 10, 11, cs...)
-	waitAck(t, ack, 11)
+	h.tx(10, 11, cs...)
+	waitAck(t, h.ack, 11)
 	used := map[int]bool{}
 	for i := 0; i < 200; i++ {
 		k := fmt.Sprintf("user:%d", i)
-		s := inv.ring.Pick(k)
+		s := h.inv.ring.Pick(k)
 		used[s] = true
 		if got := conns[s].state(k); got != "missing" {
 			t.Fatalf("%s on server %d is %s after delete", k, s, got)
@@ -192,32 +161,32 @@ func TestRealMemcachedPartition(t *testing.T) {
 	cfg.OpTimeout = 300 * time.Millisecond
 	cfg.DialTimeout = 300 * time.Millisecond
 	cfg.RetryMax = 50 * time.Millisecond
-	inv, ack, ctx := startReal(t, cfg)
-	sendTx(t, inv, ctx, 10, 11, insert("1", "a"))
-	waitAck(t, ack, 11)
+	h := startReal(t, cfg)
+	h.tx(10, 11, insert("1", "a"))
+	waitAck(t, h.ack, 11)
 	proxy.Cut()
-	sendTx(t, inv, ctx, 20, 21, insert("2", "b"))
-	sendTx(t, inv, ctx, 30, 31)
+	h.tx(20, 21, insert("2", "b"))
+	h.tx(30, 31)
 	cluster.Eventually(t, 5*time.Second, func() error {
-		if inv.Stats().ServersUp[0].Up {
+		if h.inv.Stats().ServersUp[0].Up {
 			return errors.New("server still up")
 		}
 		return nil
 	})
-	if got := ack.last(); got != 11 {
+	if got := h.ack.last(); got != 11 {
 		t.Fatalf("acked %s while cut", got)
 	}
 	if got := m.state("user:2"); got != "fresh" {
 		t.Fatalf("user:2 is %s while cut", got)
 	}
 	proxy.Heal()
-	waitAck(t, ack, 31)
+	waitAck(t, h.ack, 31)
 	// The previous mg took the lease of nothing (the item was fresh); now
 	// it must be stale.
 	if got := m.state("user:2"); got != "stale" {
 		t.Fatalf("user:2 is %s after heal", got)
 	}
-	if !inv.Stats().ServersUp[0].Up {
+	if !h.inv.Stats().ServersUp[0].Up {
 		t.Fatal("server not back up")
 	}
 }
@@ -228,22 +197,22 @@ func TestRealMemcachedRestart(t *testing.T) {
 	cfg := testConfig()
 	cfg.Servers = []string{srv.Addr()}
 	cfg.RetryMax = 50 * time.Millisecond
-	inv, ack, ctx := startReal(t, cfg)
-	sendTx(t, inv, ctx, 10, 11, insert("1", "a"))
-	waitAck(t, ack, 11)
+	h := startReal(t, cfg)
+	h.tx(10, 11, insert("1", "a"))
+	waitAck(t, h.ack, 11)
 	srv.Kill(t)
-	sendTx(t, inv, ctx, 20, 21, insert("2", "b"))
+	h.tx(20, 21, insert("2", "b"))
 	cluster.Eventually(t, 5*time.Second, func() error {
-		if inv.Stats().ServersUp[0].Up {
+		if h.inv.Stats().ServersUp[0].Up {
 			return errors.New("server still up")
 		}
 		return nil
 	})
-	if ack.last() != 11 {
-		t.Fatalf("acked %s while memcached was dead", ack.last())
+	if h.ack.last() != 11 {
+		t.Fatalf("acked %s while memcached was dead", h.ack.last())
 	}
 	srv.Restart(t)
-	waitAck(t, ack, 21)
+	waitAck(t, h.ack, 21)
 }
 
 func TestRealFlushAll(t *testing.T) {
@@ -273,17 +242,7 @@ func BenchmarkRealDelivery(b *testing.B) {
 	cfg.Tables = map[string]TableRule{"public.users": {Keys: []string{"user:{id}"}}}
 	ack := &fakeAcker{}
 	cfg.Acker = ack
-	inv, err := New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- inv.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	if err := inv.Relation(ctx, usersRel); err != nil {
-		b.Fatal(err)
-	}
+	inv, ctx := runInvalidator(b, cfg, nil)
 	c := &replication.Change{Op: replication.Insert, Rel: usersRel, New: []replication.Value{txt(""), txt("n"), txt("b")}}
 	b.ResetTimer()
 	start := time.Now()

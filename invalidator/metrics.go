@@ -5,34 +5,35 @@ import (
 )
 
 type metrics struct {
-	invalidations prometheus.Counter
+	invalidations prometheus.CounterFunc
 	queueKeys     prometheus.GaugeFunc
-	keyErrors     prometheus.Counter
-	truncates     prometheus.Counter
+	keyErrors     prometheus.CounterFunc
+	truncates     prometheus.CounterFunc
 	up            *prometheus.GaugeVec
 	delivery      prometheus.Histogram
 }
 
 // newMetrics creates the collectors and registers them when reg is set; the
 // collectors always exist so the code that updates them needs no nil checks.
-func newMetrics(reg prometheus.Registerer, depth func() float64) (*metrics, error) {
+// The counters read inv's atomics, which Stats reports as well.
+func newMetrics(reg prometheus.Registerer, inv *Invalidator) (*metrics, error) {
 	m := &metrics{
-		invalidations: prometheus.NewCounter(prometheus.CounterOpts{
+		invalidations: prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "cachesync_invalidations_total",
 			Help: "Keys invalidated and acknowledged by memcached (after coalescing).",
-		}),
+		}, func() float64 { return float64(inv.invalidations.Load()) }),
 		queueKeys: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "cachesync_invalidation_queue_keys",
 			Help: "Keys waiting for delivery (queued or in the batch being delivered).",
-		}, depth),
-		keyErrors: prometheus.NewCounter(prometheus.CounterOpts{
+		}, func() float64 { return float64(inv.queueDepth()) }),
+		keyErrors: prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "cachesync_key_errors_total",
 			Help: "Keys of changed rows that could not be rendered (too long, column not carried).",
-		}),
-		truncates: prometheus.NewCounter(prometheus.CounterOpts{
+		}, func() float64 { return float64(inv.keyErrors.Load()) }),
+		truncates: prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "cachesync_truncates_total",
 			Help: "TRUNCATEs of configured tables.",
-		}),
+		}, func() float64 { return float64(inv.truncates.Load()) }),
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "cachesync_memcached_up",
 			Help: "1 when the last exchange with the memcached server succeeded.",

@@ -3,6 +3,7 @@ package invalidator
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/cachesync/cachesync/replication"
 	"go.uber.org/zap"
@@ -54,26 +55,22 @@ func (g *PrimaryVisibility) Wait(ctx context.Context, p Pending) error {
 	for i, x := range p.Xids {
 		xids[i] = int64(x)
 	}
-	wait := g.cfg.PollMin
-	for {
+	return backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(wait time.Duration) (bool, error) {
 		var visible bool
 		err := g.db.QueryRow(ctx, visibleQuery, xids).Scan(&visible)
 		if err == nil && visible {
-			return nil
+			return true, nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return true, ctx.Err()
 		}
 		if err != nil && wait == g.cfg.PollMin {
 			// SQLConn logs connection loss; a failing query is logged once
 			// per Wait.
 			g.log.Warn("visibility check failed; holding invalidations", zap.Error(fmt.Errorf("visibility: %w", err)))
 		}
-		if err := pause(ctx, wait); err != nil {
-			return err
-		}
-		wait = min(2*wait, g.cfg.PollMax)
-	}
+		return false, nil
+	})
 }
 
 // Close releases the connection; safe to call more than once.

@@ -55,20 +55,16 @@ func (g *ReplicaGate) Wait(ctx context.Context, p Pending) error {
 	if done {
 		return nil
 	}
-	wait := g.cfg.PollMin
-	for {
+	return backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(time.Duration) (bool, error) {
 		replay, err := g.poll(ctx)
 		if err == nil && replayed(replay, p) {
-			return nil
+			return true, nil
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return true, ctx.Err()
 		}
-		if err := pause(ctx, wait); err != nil {
-			return err
-		}
-		wait = min(2*wait, g.cfg.PollMax)
-	}
+		return false, nil
+	})
 }
 
 // poll reads the replica's replay position. SQLConn logs connection state

@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/invalidator/keys"
+	"github.com/cachesync/cachesync/lease/memproto"
 )
 
 // HotMissToken is the token of a lease-get answer that grants no lease.
-const HotMissToken = 1
+const HotMissToken = memproto.HotMissToken
 
 // ErrServer is wrapped by errors the proxy reported (SERVER_ERROR ...).
 var ErrServer = errors.New("lease: server error")
@@ -130,53 +131,41 @@ func (c *Client) GetOrFillKey(ctx context.Context, template string, row map[stri
 }
 
 // LeaseGet sends "lease-get <key>".
-func (c *Client) LeaseGet(ctx context.Context, key string) (l Lease, err error) {
-	if err := checkKey(key); err != nil {
-		return l, err
-	}
-	cn, err := c.getConn(ctx)
-	if err != nil {
-		return l, err
-	}
-	defer func() { c.putConn(cn, err) }()
-	_ = cn.nc.SetDeadline(c.deadline(ctx))
-	if _, err = fmt.Fprintf(cn.w, "lease-get %s\r\n", key); err == nil {
-		err = cn.w.Flush()
-	}
-	if err != nil {
-		return l, fmt.Errorf("lease: lease-get %s: %w", key, err)
-	}
-	line, err := readLine(cn)
-	if err != nil {
-		return l, fmt.Errorf("lease: lease-get %s: %w", key, err)
-	}
-	f := strings.Fields(line)
-	var size int
-	switch {
-	case len(f) == 4 && f[0] == "VALUE":
-		l.Hit = true
-		l.Flags, size, err = parseFlagsSize(f[2], f[3])
-	case len(f) == 5 && f[0] == "LVALUE":
-		if l.Token, err = strconv.ParseUint(f[2], 10, 64); err == nil {
-			l.Flags, size, err = parseFlagsSize(f[3], f[4])
+func (c *Client) LeaseGet(ctx context.Context, key string) (Lease, error) {
+	var l Lease
+	err := c.roundTrip(ctx, "lease-get", key, func(w *bufio.Writer) error {
+		_, err := fmt.Fprintf(w, "lease-get %s\r\n", key)
+		return err
+	}, func(cn *conn, line string) (err error) {
+		f := strings.Fields(line)
+		var size int
+		switch {
+		case len(f) == 4 && f[0] == "VALUE":
+			l.Hit = true
+			l.Flags, size, err = parseFlagsSize(f[2], f[3])
+		case len(f) == 5 && f[0] == "LVALUE":
+			if l.Token, err = strconv.ParseUint(f[2], 10, 64); err == nil {
+				l.Flags, size, err = parseFlagsSize(f[3], f[4])
+			}
+		default:
+			err = replyError(line)
 		}
-	default:
-		err = replyError(line)
-	}
-	if err != nil {
-		return Lease{}, fmt.Errorf("lease: lease-get %s: %w", key, err)
-	}
-	l.Value = make([]byte, size+2)
-	if _, err = io.ReadFull(cn.r, l.Value); err == nil {
-		var end string
-		if end, err = readLine(cn); err == nil && end != "END" {
-			err = fmt.Errorf("unexpected %q", end)
+		if err != nil {
+			return err
 		}
-	}
+		l.Value = make([]byte, size+2)
+		if _, err = io.ReadFull(cn.r, l.Value); err == nil {
+			var end string
+			if end, err = readLine(cn); err == nil && end != "END" {
+				err = fmt.Errorf("unexpected %q", end)
+			}
+		}
+		l.Value = l.Value[:size]
+		return err
+	})
 	if err != nil {
-		return Lease{}, fmt.Errorf("lease: lease-get %s: %w", key, err)
+		return Lease{}, err
 	}
-	l.Value = l.Value[:size]
 	return l, nil
 }
 
@@ -202,16 +191,35 @@ func (c *Client) LeaseRelease(ctx context.Context, key string, token uint64) (re
 	})
 }
 
-// oneLine sends the request write builds for key on a pooled connection and
-// reads its one-line reply: true for yes, false for any of no, an error for
-// anything else.
+// oneLine sends the request write builds for key and reads its one-line
+// reply: true for yes, false for any of no, an error for anything else.
 func (c *Client) oneLine(ctx context.Context, cmd, key, yes string, no []string, write func(*bufio.Writer) error) (ok bool, err error) {
+	err = c.roundTrip(ctx, cmd, key, write, func(_ *conn, line string) error {
+		switch {
+		case line == yes:
+			ok = true
+			return nil
+		case slices.Contains(no, line):
+			return nil
+		}
+		return replyError(line)
+	})
+	return ok && err == nil, err
+}
+
+// roundTrip sends the request write builds for key on a pooled connection,
+// reads the reply's first line and hands it to read, which may read the
+// rest. Errors after the key check and dial are wrapped as
+// "lease: <cmd> <key>: ..."; the connection is reused only after a clean
+// exchange.
+func (c *Client) roundTrip(ctx context.Context, cmd, key string, write func(*bufio.Writer) error,
+	read func(cn *conn, line string) error) (err error) {
 	if err := checkKey(key); err != nil {
-		return false, err
+		return err
 	}
 	cn, err := c.getConn(ctx)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer func() { c.putConn(cn, err) }()
 	_ = cn.nc.SetDeadline(c.deadline(ctx))
@@ -222,17 +230,13 @@ func (c *Client) oneLine(ctx context.Context, cmd, key, yes string, no []string,
 	if err == nil {
 		line, err = readLine(cn)
 	}
+	if err == nil {
+		err = read(cn, line)
+	}
 	if err != nil {
-		return false, fmt.Errorf("lease: %s %s: %w", cmd, key, err)
+		return fmt.Errorf("lease: %s %s: %w", cmd, key, err)
 	}
-	switch {
-	case line == yes:
-		return true, nil
-	case slices.Contains(no, line):
-		return false, nil
-	}
-	err = replyError(line)
-	return false, fmt.Errorf("lease: %s %s: %w", cmd, key, err)
+	return nil
 }
 
 func readLine(cn *conn) (string, error) {
@@ -256,7 +260,7 @@ func parseFlagsSize(flags, size string) (uint32, int, error) {
 }
 
 func replyError(line string) error {
-	if strings.HasPrefix(line, "SERVER_ERROR") || strings.HasPrefix(line, "CLIENT_ERROR") || line == "ERROR" {
+	if memproto.IsErrorReply([]byte(line)) {
 		return fmt.Errorf("%w: %s", ErrServer, line)
 	}
 	return fmt.Errorf("unexpected reply %q", line)
@@ -264,8 +268,8 @@ func replyError(line string) error {
 
 // checkKey refuses keys the proxy would reject, before they hit the wire.
 func checkKey(key string) error {
-	if len(key) == 0 || len(key) > 250 {
-		return fmt.Errorf("lease: key of %d bytes (1..250)", len(key))
+	if len(key) == 0 || len(key) > memproto.KeyMaxLength {
+		return fmt.Errorf("lease: key of %d bytes (1..%d)", len(key), memproto.KeyMaxLength)
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] <= ' ' || key[i] == 0x7f {

@@ -92,10 +92,8 @@ func (d *delegate) NotifyJoin(n *memberlist.Node) {
 	d.tab.alive(n.Name, n.Address(), n.Meta)
 }
 
-func (d *delegate) NotifyUpdate(n *memberlist.Node) {
-	d.peers.alive(n)
-	d.tab.alive(n.Name, n.Address(), n.Meta)
-}
+// NotifyUpdate records a member's new address or meta as a join does.
+func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.NotifyJoin(n) }
 
 func (d *delegate) NotifyLeave(n *memberlist.Node) {
 	d.peers.gone(n.Name)

@@ -2,9 +2,11 @@ package region
 
 import (
 	"bytes"
+	"strings"
 	"sync/atomic"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // zapWriter turns memberlist's stdlib log lines ("[WARN] memberlist: ...")
@@ -17,30 +19,28 @@ type zapWriter struct {
 	mute *atomic.Bool
 }
 
+// logLevels maps memberlist's level prefixes to zap's.
+var logLevels = []struct {
+	prefix string
+	level  zapcore.Level
+}{
+	{"[DEBUG]", zapcore.DebugLevel},
+	{"[INFO]", zapcore.InfoLevel},
+	{"[WARN]", zapcore.WarnLevel},
+	{"[ERR]", zapcore.ErrorLevel},
+}
+
 func (w zapWriter) Write(p []byte) (int, error) {
 	if w.mute != nil && w.mute.Load() {
 		return len(p), nil
 	}
 	line := string(bytes.TrimSpace(p))
-	switch {
-	case hasLevel(line, "[DEBUG]"):
-		w.log.Debug(trimLevel(line, "[DEBUG]"))
-	case hasLevel(line, "[INFO]"):
-		w.log.Info(trimLevel(line, "[INFO]"))
-	case hasLevel(line, "[WARN]"):
-		w.log.Warn(trimLevel(line, "[WARN]"))
-	case hasLevel(line, "[ERR]"):
-		w.log.Error(trimLevel(line, "[ERR]"))
-	default:
-		w.log.Info(line)
+	for _, l := range logLevels {
+		if msg, ok := strings.CutPrefix(line, l.prefix); ok {
+			w.log.Log(l.level, strings.TrimSpace(msg))
+			return len(p), nil
+		}
 	}
+	w.log.Info(line)
 	return len(p), nil
-}
-
-func hasLevel(line, lvl string) bool {
-	return len(line) >= len(lvl) && line[:len(lvl)] == lvl
-}
-
-func trimLevel(line, lvl string) string {
-	return string(bytes.TrimSpace([]byte(line[len(lvl):])))
 }

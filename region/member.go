@@ -10,6 +10,9 @@ const (
 	StateLeft    = "left"
 )
 
+// isGone reports whether a member in state has departed: dead or left.
+func isGone(state string) bool { return state == StateDead || state == StateLeft }
+
 // Member is one node of the fleet as this node sees it.
 type Member struct {
 	Name   string `json:"name"`

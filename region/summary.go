@@ -79,7 +79,7 @@ func summarizeRegion(name string, members []Member, th thresholds) RegionSummary
 	servers := map[string]bool{}
 	var order []string
 	for _, m := range members {
-		if m.Status == nil || (m.State != StateAlive && m.State != StateSuspect) {
+		if m.Status == nil || isGone(m.State) {
 			continue
 		}
 		st := m.Status
@@ -120,8 +120,8 @@ func summarizeRegion(name string, members []Member, th thresholds) RegionSummary
 	if s.MemcachedDown > 0 {
 		worse(HealthWarn, fmt.Sprintf("%d memcached server(s) down", s.MemcachedDown))
 	}
-	if s.Proxy != nil && s.Proxy.Hits+s.Proxy.Misses > 0 {
-		s.Proxy.HitRate = float64(s.Proxy.Hits) / float64(s.Proxy.Hits+s.Proxy.Misses)
+	if s.Proxy != nil {
+		s.Proxy.HitRate = HitRate(s.Proxy.Hits, s.Proxy.Misses)
 	}
 	if len(active) == 0 {
 		worse(HealthBehind, "no active sidecar")
@@ -175,6 +175,14 @@ func lagHealth(sec float64, th thresholds, what string, worse func(h, reason str
 	case th.lagWarn > 0 && sec >= th.lagWarn:
 		worse(HealthWarn, fmt.Sprintf("%s %.1fs", what, sec))
 	}
+}
+
+// HitRate is hits over lookups, 0 before the first.
+func HitRate(hits, misses uint64) float64 {
+	if hits+misses == 0 {
+		return 0
+	}
+	return float64(hits) / float64(hits+misses)
 }
 
 func addProxy(s *RegionSummary, p *ProxyStatus) {

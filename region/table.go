@@ -87,7 +87,7 @@ func (t *table) mergeStatus(e envelope) bool {
 	}
 	now := t.now()
 	t.statuses[e.Node] = statusRecord{env: e, received: now}
-	if r, ok := t.members[e.Node]; ok && r.state != StateDead && r.state != StateLeft {
+	if r, ok := t.members[e.Node]; ok && !isGone(r.state) {
 		r.lastSeen = now
 	}
 	return true
@@ -109,7 +109,7 @@ func (t *table) forget(before time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for name, r := range t.members {
-		if (r.state == StateDead || r.state == StateLeft) && r.lastSeen.Before(before) {
+		if isGone(r.state) && r.lastSeen.Before(before) {
 			delete(t.members, name)
 		}
 	}

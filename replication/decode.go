@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pglogrepl"
 )
@@ -73,12 +74,9 @@ func (d *decoder) row(src []byte) (*Change, error) {
 	if kind != 'I' && (p[0] == 'K' || p[0] == 'O') {
 		c.OldIsKey = p[0] == 'K'
 		var n int
-		d.old, n, err = decodeTuple(p[1:], d.old[:0])
+		d.old, n, err = relTuple(p[1:], d.old[:0], c.Op, rel, "old")
 		if err != nil {
-			return nil, fmt.Errorf("%s old tuple of %s: %w", c.Op, rel.QualifiedName(), err)
-		}
-		if len(d.old) != len(rel.Columns) {
-			return nil, fmt.Errorf("%s old tuple of %s: %d columns, relation has %d", c.Op, rel.QualifiedName(), len(d.old), len(rel.Columns))
+			return nil, err
 		}
 		c.Old = d.old
 		p = p[1+n:]
@@ -92,23 +90,35 @@ func (d *decoder) row(src []byte) (*Change, error) {
 	if len(p) == 0 || p[0] != 'N' {
 		return nil, fmt.Errorf("%s of %s: expected new tuple", c.Op, rel.QualifiedName())
 	}
-	d.new, _, err = decodeTuple(p[1:], d.new[:0])
+	d.new, _, err = relTuple(p[1:], d.new[:0], c.Op, rel, "new")
 	if err != nil {
-		return nil, fmt.Errorf("%s new tuple of %s: %w", c.Op, rel.QualifiedName(), err)
-	}
-	// pgoutput sends every column of the relation in every tuple; a
-	// mismatch would make a consumer read the wrong column's value.
-	if len(d.new) != len(rel.Columns) {
-		return nil, fmt.Errorf("%s new tuple of %s: %d columns, relation has %d", c.Op, rel.QualifiedName(), len(d.new), len(rel.Columns))
+		return nil, err
 	}
 	c.New = d.new
 	return c, nil
 }
 
-func (d *decoder) truncate(m *pglogrepl.TruncateMessage) (*Change, error) {
+// relTuple decodes the which ("old" or "new") tuple of an op on rel, like
+// decodeTuple, and checks it has the relation's columns: pgoutput sends
+// every column of the relation in every tuple, and a mismatch would make a
+// consumer read the wrong column's value.
+func relTuple(src []byte, buf []Value, op Op, rel *Relation, which string) ([]Value, int, error) {
+	buf, n, err := decodeTuple(src, buf)
+	if err != nil {
+		return buf, 0, fmt.Errorf("%s %s tuple of %s: %w", op, which, rel.QualifiedName(), err)
+	}
+	if len(buf) != len(rel.Columns) {
+		return buf, 0, fmt.Errorf("%s %s tuple of %s: %d columns, relation has %d", op, which, rel.QualifiedName(), len(buf), len(rel.Columns))
+	}
+	return buf, n, nil
+}
+
+// truncate makes the Change of a Truncate message from its relation ids
+// (see truncateIDs).
+func (d *decoder) truncate(ids []byte) (*Change, error) {
 	d.trunc = d.trunc[:0]
-	for _, id := range m.RelationIDs {
-		rel, err := d.lookup(id)
+	for i := 0; i+4 <= len(ids); i += 4 {
+		rel, err := d.lookup(binary.BigEndian.Uint32(ids[i:]))
 		if err != nil {
 			return nil, err
 		}
@@ -120,6 +130,68 @@ func (d *decoder) truncate(m *pglogrepl.TruncateMessage) (*Change, error) {
 		c.Rel = d.trunc[0]
 	}
 	return c, nil
+}
+
+// Begin, Commit and Truncate messages are decoded here rather than with
+// pglogrepl.Parse, which allocates a message per call, and whose decoders
+// index without bounds checks. Length errors read like pglogrepl's.
+
+// decodeBegin decodes a Begin ('B') message: final LSN, commit time, xid.
+func decodeBegin(data []byte) (Begin, error) {
+	if len(data) < 1+20 {
+		return Begin{}, lengthError("BeginMessage", 20, len(data)-1)
+	}
+	b := data[1:]
+	return Begin{
+		FinalLSN:   LSN(binary.BigEndian.Uint64(b)),
+		CommitTime: pgTime(b[8:]),
+		Xid:        binary.BigEndian.Uint32(b[16:]),
+	}, nil
+}
+
+// decodeCommit decodes a Commit ('C') message: flags (unused), commit LSN,
+// end LSN, commit time.
+func decodeCommit(data []byte) (Commit, error) {
+	if len(data) < 1+25 {
+		return Commit{}, lengthError("CommitMessage", 25, len(data)-1)
+	}
+	b := data[2:] // after the flags
+	return Commit{
+		CommitLSN:  LSN(binary.BigEndian.Uint64(b)),
+		EndLSN:     LSN(binary.BigEndian.Uint64(b[8:])),
+		CommitTime: pgTime(b[16:]),
+	}, nil
+}
+
+// truncateIDs checks a Truncate ('T') message (relation count, options,
+// relation ids) and returns its relation ids, 4 bytes each.
+func truncateIDs(data []byte) ([]byte, error) {
+	// The count is checked against the message before anything is sized
+	// by it: 0xc3c3c3c3 relations would be 13 GiB of ids.
+	if len(data) >= 5 {
+		if n := binary.BigEndian.Uint32(data[1:5]); uint64(len(data)) < 6+4*uint64(n) {
+			return nil, fmt.Errorf("malformed truncate: %d relations in %d bytes", n, len(data))
+		}
+	}
+	if len(data) < 1+9 {
+		return nil, lengthError("TruncateMessage", 9, len(data)-1)
+	}
+	n := int(binary.BigEndian.Uint32(data[1:5]))
+	return data[6 : 6+4*n], nil
+}
+
+func lengthError(name string, want, got int) error {
+	return fmt.Errorf("%s must have %d bytes, got %d bytes", name, want, got)
+}
+
+// microsecFromUnixEpochToY2K is PostgreSQL's epoch (2000-01-01) in Unix
+// microseconds.
+const microsecFromUnixEpochToY2K int64 = 946684800 * 1000000
+
+// pgTime converts a timestamp (microseconds since 2000-01-01) exactly as
+// pglogrepl does.
+func pgTime(b []byte) time.Time {
+	return time.Unix(0, (microsecFromUnixEpochToY2K+int64(binary.BigEndian.Uint64(b)))*1000)
 }
 
 // decodeTuple appends the columns of a TupleData to buf; the Values point

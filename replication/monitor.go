@@ -62,7 +62,6 @@ type Monitor struct {
 
 	mu     sync.Mutex
 	health SlotHealth
-	warned bool
 }
 
 type monitorMetrics struct{ retained, lag, active, exists prometheus.Gauge }
@@ -135,17 +134,22 @@ FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_name = $1`
 func (m *Monitor) poll(ctx context.Context) {
 	h, err := m.check(ctx)
 	h.CheckedAt = time.Now()
+	var errText string
 	if err != nil {
-		h = m.Status()
-		h.Err = ScrubSecrets(err.Error())
+		errText = ScrubSecrets(err.Error())
 		if serverStopping(err) && m.cfg.OnServerStopping != nil {
-			m.cfg.OnServerStopping()
+			m.cfg.OnServerStopping() // outside the lock: it may call Status
 		}
 	}
 	m.mu.Lock()
+	if err != nil {
+		// A failed poll keeps the last result (CheckedAt included) and
+		// only records the error.
+		h = m.health
+		h.Err = errText
+	}
+	warnChanged := h.Warn != m.health.Warn
 	m.health = h
-	warnChanged := h.Warn != m.warned
-	m.warned = h.Warn
 	m.mu.Unlock()
 	if err != nil || ctx.Err() != nil {
 		return
@@ -162,7 +166,8 @@ func (m *Monitor) poll(ctx context.Context) {
 	}
 }
 
-// Check polls once and returns the result (also what Status returns next).
+// check queries the slot once. On success poll records the result (what
+// Status returns next); on error poll keeps the previous one.
 func (m *Monitor) check(ctx context.Context) (SlotHealth, error) {
 	var h SlotHealth
 	var primary, confirmed, restart string

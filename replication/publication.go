@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -14,14 +15,19 @@ import (
 // protocol, so conn may be a replication connection (for a *pgx.Conn, pass
 // its PgConn()).
 func EnsurePublication(ctx context.Context, conn *pgconn.PgConn, name string, tables []string) error {
+	// quoted[i] is tables[i] quoted for SQL; plain[i] is its unquoted
+	// schema.table, as pg_publication_tables lists it.
 	quoted := make([]string, len(tables))
+	plain := make([]string, len(tables))
 	for i, t := range tables {
-		q, err := quoteTable(t)
+		s, n, err := splitTable(t)
 		if err != nil {
 			return fmt.Errorf("publication %s: %w", name, err)
 		}
-		quoted[i] = q
+		quoted[i] = pgx.Identifier{s, n}.Sanitize()
+		plain[i] = s + "." + n
 	}
+	qname := pgx.Identifier{name}.Sanitize()
 	rows, err := queryText(ctx, conn, "SELECT puballtables FROM pg_publication WHERE pubname = "+quoteLiteral(name))
 	if err != nil {
 		return fmt.Errorf("look up publication %s: %w", name, err)
@@ -30,7 +36,7 @@ func EnsurePublication(ctx context.Context, conn *pgconn.PgConn, name string, ta
 		if len(tables) == 0 {
 			return fmt.Errorf("publication %s does not exist and no tables are configured", name)
 		}
-		_, err = conn.Exec(ctx, "CREATE PUBLICATION "+quoteIdent(name)+" FOR TABLE "+strings.Join(quoted, ", ")).ReadAll()
+		_, err = conn.Exec(ctx, "CREATE PUBLICATION "+qname+" FOR TABLE "+strings.Join(quoted, ", ")).ReadAll()
 		if err == nil {
 			return nil
 		}
@@ -51,16 +57,15 @@ func EnsurePublication(ctx context.Context, conn *pgconn.PgConn, name string, ta
 		have[r[0]+"."+r[1]] = true
 	}
 	var missing []string
-	for i, t := range tables {
-		s, n, _ := splitTable(t)
-		if !have[s+"."+n] {
+	for i, p := range plain {
+		if !have[p] {
 			missing = append(missing, quoted[i])
 		}
 	}
 	if len(missing) == 0 {
 		return nil
 	}
-	if _, err := conn.Exec(ctx, "ALTER PUBLICATION "+quoteIdent(name)+" ADD TABLE "+strings.Join(missing, ", ")).ReadAll(); err != nil {
+	if _, err := conn.Exec(ctx, "ALTER PUBLICATION "+qname+" ADD TABLE "+strings.Join(missing, ", ")).ReadAll(); err != nil {
 		return fmt.Errorf("add tables %s to publication %s: %w", strings.Join(missing, ", "), name, err)
 	}
 	return nil

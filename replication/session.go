@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 )
@@ -32,7 +34,6 @@ func (s *Stream) session(ctx context.Context) (streamed bool, err error) {
 		defer cancel()
 		_ = conn.Close(cctx) // the socket may already be closed: nothing to report
 	}()
-	s.m.streaming.Set(1)
 	s.setState(stateStreaming, nil)
 	return true, s.stream(ctx, conn)
 }
@@ -64,7 +65,7 @@ func (s *Stream) setup(ctx context.Context) (*pgconn.PgConn, error) {
 		}
 		s.pendingNewSlot = ""
 	}
-	args := []string{"proto_version '1'", "publication_names " + quoteLiteral(quoteIdent(s.cfg.Publication))}
+	args := []string{"proto_version '1'", "publication_names " + quoteLiteral(pgx.Identifier{s.cfg.Publication}.Sanitize())}
 	if s.cfg.Messages {
 		args = append(args, "messages 'true'")
 	}
@@ -113,7 +114,7 @@ func (s *Stream) stream(ctx context.Context, conn *pgconn.PgConn) error {
 		t := time.NewTicker(s.cfg.StatusInterval)
 		defer t.Stop()
 		for {
-			var reply bool
+			var replyIfIdle bool
 			select {
 			case <-ctx.Done():
 				return
@@ -121,9 +122,9 @@ func (s *Stream) stream(ctx context.Context, conn *pgconn.PgConn) error {
 			case <-t.C:
 				// When idle, ask for a keepalive so its position can be
 				// confirmed on the next round.
-				_, _, reply = s.tr.position()
+				replyIfIdle = true
 			}
-			if err := w.send(reply); err != nil {
+			if err := w.send(replyIfIdle); err != nil {
 				return
 			}
 		}
@@ -189,15 +190,17 @@ type statusWriter struct {
 	sock      net.Conn
 	buf       []byte
 	tr        *tracker
-	confirmed interface{ Store(uint64) }
+	confirmed *atomic.Uint64
 	m         *streamMetrics
 }
 
-func (w *statusWriter) send(reply bool) error {
+// send reports the tracker's position; with replyIfIdle it asks the server
+// for a reply when nothing is in flight.
+func (w *statusWriter) send(replyIfIdle bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	write, flush, _ := w.tr.position()
-	w.buf = encodeStandbyStatus(w.buf, write, flush, time.Now(), reply)
+	write, flush, idle := w.tr.position()
+	w.buf = encodeStandbyStatus(w.buf, write, flush, time.Now(), replyIfIdle && idle)
 	_ = w.sock.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if _, err := w.sock.Write(w.buf); err != nil {
 		_ = w.sock.Close() // make the reader fail too

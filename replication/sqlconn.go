@@ -47,18 +47,18 @@ func (c *SQLConn) Do(ctx context.Context, fn func(ctx context.Context, conn *pgx
 	if c.conn == nil {
 		conn, err := pgx.Connect(ctx, c.dsn)
 		if err != nil {
-			err = errors.New(ScrubSecrets(err.Error()))
-			c.setUp(false, err)
-			return fmt.Errorf("connect: %w", err)
+			msg := ScrubSecrets(err.Error())
+			c.setUp(false, msg)
+			return fmt.Errorf("connect: %w", errors.New(msg))
 		}
 		c.conn = conn
-		c.setUp(true, nil)
+		c.setUp(true, "")
 	}
 	err := fn(ctx, c.conn)
 	if err != nil && isConnError(c.conn, err) {
 		_ = c.conn.Close(context.Background()) // already broken
 		c.conn = nil
-		c.setUp(false, err)
+		c.setUp(false, ScrubSecrets(err.Error()))
 	}
 	return err
 }
@@ -79,7 +79,8 @@ func isConnError(conn *pgx.Conn, err error) bool {
 	return false
 }
 
-func (c *SQLConn) setUp(up bool, err error) {
+// setUp records the connection state; errText (scrubbed) is why it is down.
+func (c *SQLConn) setUp(up bool, errText string) {
 	first := !c.tried
 	c.tried = true
 	if up == c.up && !first {
@@ -92,7 +93,7 @@ func (c *SQLConn) setUp(up bool, err error) {
 	case up:
 		c.log.Info("sql connection restored")
 	default:
-		c.log.Warn("sql connection unavailable; will retry", zap.String("error", ScrubSecrets(err.Error())))
+		c.log.Warn("sql connection unavailable; will retry", zap.String("error", errText))
 	}
 }
 

@@ -9,9 +9,8 @@ import (
 )
 
 // Queries on a replication connection must use the simple protocol (the
-// walsender has no extended protocol), so values are quoted here.
-
-func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+// walsender has no extended protocol), so values are quoted here
+// (identifiers with pgx.Identifier.Sanitize).
 
 func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
@@ -25,14 +24,6 @@ func splitTable(t string) (schema, table string, err error) {
 		return "", "", fmt.Errorf("table %q: want schema.table", t)
 	}
 	return schema, table, nil
-}
-
-func quoteTable(t string) (string, error) {
-	s, n, err := splitTable(t)
-	if err != nil {
-		return "", err
-	}
-	return quoteIdent(s) + "." + quoteIdent(n), nil
 }
 
 // queryText runs one simple-protocol statement and returns its rows as

@@ -46,11 +46,11 @@ type Stream struct {
 	state     streamState
 	lastError string
 	connected time.Time
-	cancel    context.CancelFunc
+	// cancel stops the running Run (nil when Run is not running).
+	cancel context.CancelFunc
 	// endSession ends the current session (nil between sessions).
 	endSession context.CancelFunc
 	closed     bool
-	running    bool
 }
 
 type streamState int
@@ -93,17 +93,17 @@ func (s *Stream) Run(ctx context.Context) error {
 		s.mu.Unlock()
 		return errors.New("replication: stream closed")
 	}
-	if s.running {
+	if s.cancel != nil {
 		s.mu.Unlock()
 		return errors.New("replication: stream already running")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	s.running, s.cancel = true, cancel
+	s.cancel = cancel
 	s.mu.Unlock()
 	defer func() {
 		cancel()
 		s.mu.Lock()
-		s.running = false
+		s.cancel = nil
 		s.mu.Unlock()
 	}()
 
@@ -111,7 +111,6 @@ func (s *Stream) Run(ctx context.Context) error {
 	for {
 		streamed, err := s.session(ctx)
 		s.tr.reset()
-		s.m.streaming.Set(0)
 		if ctx.Err() != nil {
 			s.setState(stateDown, nil)
 			return nil
@@ -119,8 +118,8 @@ func (s *Stream) Run(ctx context.Context) error {
 		var wait time.Duration
 		switch {
 		case errors.Is(err, ErrRefused):
-			s.setState(stateDown, err)
-			s.log.Error("replication refused", zap.String("error", ScrubSecrets(err.Error())))
+			msg := s.setState(stateDown, err)
+			s.log.Error("replication refused", zap.String("error", msg))
 			return err
 		case errors.Is(err, errStandby):
 			s.setState(stateStandby, err)
@@ -142,13 +141,17 @@ func (s *Stream) Run(ctx context.Context) error {
 }
 
 // setState records a state change and logs it once: a retry loop that
-// fails the same way every few seconds must not flood the logs.
-func (s *Stream) setState(st streamState, err error) {
+// fails the same way every few seconds must not flood the logs. It returns
+// err's text with secrets scrubbed ("" when err is nil).
+func (s *Stream) setState(st streamState, err error) (msg string) {
+	if err != nil {
+		msg = ScrubSecrets(err.Error())
+	}
 	s.mu.Lock()
 	prev := s.state
 	s.state = st
 	if err != nil {
-		s.lastError = ScrubSecrets(err.Error())
+		s.lastError = msg
 	}
 	if st == stateStreaming {
 		s.lastError = ""
@@ -157,12 +160,13 @@ func (s *Stream) setState(st streamState, err error) {
 		s.connected = time.Time{}
 	}
 	s.mu.Unlock()
+	s.m.streaming.Set(b2f(st == stateStreaming))
 	s.m.standby.Set(b2f(st == stateStandby))
 	if prev == st {
 		if err != nil {
-			s.log.Debug("replication attempt failed", zap.String("error", ScrubSecrets(err.Error())))
+			s.log.Debug("replication attempt failed", zap.String("error", msg))
 		}
-		return
+		return msg
 	}
 	switch st {
 	case stateStreaming:
@@ -172,28 +176,27 @@ func (s *Stream) setState(st streamState, err error) {
 	case stateDown:
 		if err == nil {
 			s.log.Info("replication stopped")
-			return
+			return msg
 		}
 		if prev == stateStreaming {
-			s.log.Warn("replication connection lost; reconnecting", zap.String("error", ScrubSecrets(err.Error())))
+			s.log.Warn("replication connection lost; reconnecting", zap.String("error", msg))
 		} else {
-			s.log.Warn("replication cannot start; retrying", zap.String("error", ScrubSecrets(err.Error())))
+			s.log.Warn("replication cannot start; retrying", zap.String("error", msg))
 		}
 	}
+	return msg
 }
 
 // Ack acknowledges that the transaction ending at end (Commit.EndLSN), and
 // every one before it, has been fully handled. Acks must come in commit
 // order; Ack may be called from any goroutine.
 func (s *Stream) Ack(end LSN) {
-	s.tr.ack(end)
-	_, acked, _ := s.tr.snapshot()
-	s.m.acked.Set(float64(acked))
+	s.m.acked.Set(float64(s.tr.ack(end)))
 }
 
 // Status returns a snapshot of the stream.
 func (s *Stream) Status() StreamStatus {
-	received, acked, _ := s.tr.snapshot()
+	received, acked := s.tr.snapshot()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return StreamStatus{

@@ -25,11 +25,24 @@ type tracker struct {
 
 func (t *tracker) receive(pos LSN) {
 	t.mu.Lock()
+	t.raiseReceived(pos)
+	t.mu.Unlock()
+}
+
+// raiseReceived, settled and flush expect t.mu held.
+
+func (t *tracker) raiseReceived(pos LSN) {
 	if pos > t.received {
 		t.received = pos
 	}
-	t.mu.Unlock()
 }
+
+// settled reports that nothing is in flight: no open transaction, and
+// every one handed over acknowledged.
+func (t *tracker) settled() bool { return !t.inTxn && t.acked >= t.handed }
+
+// flush is the position safe to confirm.
+func (t *tracker) flush() LSN { return max(t.acked, t.idle) }
 
 func (t *tracker) begin() {
 	t.mu.Lock()
@@ -50,10 +63,8 @@ func (t *tracker) commit(end LSN) {
 
 func (t *tracker) keepalive(walEnd LSN) {
 	t.mu.Lock()
-	if walEnd > t.received {
-		t.received = walEnd
-	}
-	if !t.inTxn && t.acked >= t.handed && walEnd > t.idle {
+	t.raiseReceived(walEnd)
+	if t.settled() && walEnd > t.idle {
 		t.idle = walEnd
 	}
 	t.mu.Unlock()
@@ -62,8 +73,9 @@ func (t *tracker) keepalive(walEnd LSN) {
 // ack records end as acknowledged. An ack below the current one is a
 // transaction replayed after a reconnect (or a handler ack out of order) and
 // changes nothing; an ack beyond everything handed over is clamped, so no
-// ack can confirm a transaction the handler has not seen.
-func (t *tracker) ack(end LSN) {
+// ack can confirm a transaction the handler has not seen. It returns the
+// acknowledged position after the call.
+func (t *tracker) ack(end LSN) LSN {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if end > t.handed {
@@ -73,6 +85,7 @@ func (t *tracker) ack(end LSN) {
 	if end > t.acked {
 		t.acked = end
 	}
+	return t.acked
 }
 
 // reset forgets the state of a connection that is gone: a transaction cut in
@@ -90,13 +103,12 @@ func (t *tracker) reset() {
 func (t *tracker) position() (write, flush LSN, idle bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	flush = max(t.acked, t.idle)
-	idle = !t.inTxn && t.acked >= t.handed
-	return max(t.received, flush), flush, idle
+	flush = t.flush()
+	return max(t.received, flush), flush, t.settled()
 }
 
-func (t *tracker) snapshot() (received, acked, flush LSN) {
+func (t *tracker) snapshot() (received, acked LSN) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.received, t.acked, max(t.acked, t.idle)
+	return t.received, t.acked
 }

@@ -24,11 +24,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *path == "" {
-		fmt.Fprintln(stderr, "check needs --config FILE")
-		return errUsage
-	}
-	cfg, err := loadConfig(*path, "sidecar")
+	cfg, err := loadConfigFlag(fs, *path, "sidecar")
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,7 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *path == "" {
-		fmt.Fprintln(stderr, "check-config needs --config FILE")
-		return errUsage
-	}
-	cfg, err := loadConfig(*path, *role)
+	cfg, err := loadConfigFlag(fs, *path, *role)
 	if err != nil {
 		return err
 	}

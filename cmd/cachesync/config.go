@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -12,7 +13,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cachesync/cachesync/invalidator"
 	"github.com/cachesync/cachesync/invalidator/keys"
+	"github.com/cachesync/cachesync/lease/proxy"
+	"github.com/cachesync/cachesync/region"
+	"github.com/cachesync/cachesync/replication"
 )
 
 // Config is one node's YAML file (DESIGN.md "The commands and the config").
@@ -101,35 +106,39 @@ func (c Config) tableNames() []string {
 }
 
 // defaultConfig holds every default in one place, so check-config can print
-// the effective configuration.
+// the effective configuration. The packages' own defaults are taken as they
+// are, so the file and the library cannot drift apart.
 func defaultConfig() Config {
 	host, _ := os.Hostname()
+	inv, px, rg := invalidator.DefaultConfig(), proxy.DefaultConfig(), region.DefaultConfig()
 	return Config{
 		Node: host,
 		Postgres: PostgresConfig{
 			Publication:          "cachesync",
 			FlushOnNewSlot:       true,
-			StatusInterval:       time.Second,
-			HeartbeatInterval:    time.Second,
-			RetainedWALWarnBytes: 1 << 30,
+			StatusInterval:       replication.DefaultConfig().StatusInterval,
+			HeartbeatInterval:    replication.DefaultHeartbeatConfig().Interval,
+			RetainedWALWarnBytes: replication.DefaultMonitorConfig().WarnBytes,
 		},
 		Memcache: MemcacheConfig{
-			Hash:       "ketama",
-			Invalidate: "stale",
-			StaleTTL:   30 * time.Second,
-			BatchSize:  512,
-			BatchDelay: 2 * time.Millisecond,
+			Hash:       inv.Hash,
+			Invalidate: inv.Mode,
+			StaleTTL:   inv.StaleTTL,
+			BatchSize:  inv.BatchSize,
+			BatchDelay: inv.BatchDelay,
 		},
 		Proxy: ProxyConfig{
-			Listen:      "127.0.0.1:11311",
-			LeaseTTL:    10 * time.Second,
-			HotMissWait: 50 * time.Millisecond,
-			MaxConns:    4096,
-			MaxItemSize: 1 << 20,
+			Listen:      px.Listen,
+			LeaseTTL:    px.LeaseTTL,
+			HotMissWait: px.HotMissWait,
+			AllowFlush:  px.AllowFlush,
+			MaxConns:    px.MaxConns,
+			IdleTimeout: px.IdleTimeout,
+			MaxItemSize: px.MaxItemSize,
 			Procs:       1,
 		},
-		Cluster: ClusterConfig{Bind: "127.0.0.1:7946"},
-		HTTP:    HTTPConfig{Listen: "127.0.0.1:9100"},
+		Cluster: ClusterConfig{Bind: rg.Bind},
+		HTTP:    HTTPConfig{Listen: rg.HTTPListen},
 	}
 }
 
@@ -152,6 +161,16 @@ func loadConfig(path, role string) (Config, error) {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
 	return parseConfig(path, data, role)
+}
+
+// loadConfigFlag loads the file a command's --config flag named, for role;
+// without the flag it tells the user and returns errUsage.
+func loadConfigFlag(fs *flag.FlagSet, path, role string) (Config, error) {
+	if path == "" {
+		fmt.Fprintf(fs.Output(), "%s needs --config FILE\n", fs.Name())
+		return Config{}, errUsage
+	}
+	return loadConfig(path, role)
 }
 
 func parseConfig(name string, data []byte, role string) (Config, error) {

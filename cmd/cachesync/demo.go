@@ -96,10 +96,7 @@ func demoLogger(dev bool, path string) (*zap.Logger, error) {
 	if dev {
 		return newLogger(true)
 	}
-	cfg := zap.NewProductionConfig()
-	cfg.EncoderConfig.TimeKey = "ts"
-	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
-	cfg.Sampling = nil
+	cfg := productionLogConfig()
 	cfg.Level = zap.NewAtomicLevelAt(zapcore.DebugLevel)
 	cfg.OutputPaths, cfg.ErrorOutputPaths = []string{path}, []string{path}
 	return cfg.Build()

@@ -88,7 +88,7 @@ func (s *summary) line(now time.Time, writes uint64, v region.StatusView, status
 		dh, dm := hits-min(hits, s.lastHits), misses-min(misses, s.lastMisses)
 		s.lastHits, s.lastMisses = hits, misses
 		if dh+dm > 0 {
-			fmt.Fprintf(&b, " | hit rate %.1f%%", 100*float64(dh)/float64(dh+dm))
+			fmt.Fprintf(&b, " | hit rate %.1f%%", 100*region.HitRate(dh, dm))
 		} else {
 			b.WriteString(" | hit rate -")
 		}

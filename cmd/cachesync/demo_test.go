@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -159,6 +162,15 @@ func TestDemo(t *testing.T) {
 		t.Error("demo did not print the dashboard URL")
 	} else if err := httpOK(context.Background(), m[1]); err != nil {
 		t.Errorf("dashboard: %v", err)
+	} else {
+		// serve must hand region its registry, or the fleet's own metrics
+		// (region/metrics.go) never reach /metrics.
+		body := httpGet(t, strings.TrimSuffix(m[1], "/")+"/metrics")
+		for _, want := range []string{`cachesync_cluster_members{state="alive"}`, `cachesync_cluster_region_behind{region="east"}`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
 	}
 	if m := proxyRE.FindStringSubmatch(text); m == nil {
 		t.Error("demo did not print east's proxy address")
@@ -211,4 +223,18 @@ func TestDemo(t *testing.T) {
 	if n, err := strconv.Atoi(lines[before][4]); err != nil || n == 0 {
 		t.Errorf("after planting wrong values in east's cache, the check said stale %s: %s", lines[before][4], lines[before][0])
 	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v", url, res.Status, err)
+	}
+	return string(body)
 }

@@ -14,9 +14,15 @@ func newLogger(dev bool) (*zap.Logger, error) {
 		cfg.DisableStacktrace = true
 		return cfg.Build()
 	}
+	return productionLogConfig().Build()
+}
+
+// productionLogConfig is the JSON logger's config, shared with the demo's
+// log file.
+func productionLogConfig() zap.Config {
 	cfg := zap.NewProductionConfig()
 	cfg.EncoderConfig.TimeKey = "ts"
 	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
 	cfg.Sampling = nil // every state change matters at 3 a.m.
-	return cfg.Build()
+	return cfg
 }

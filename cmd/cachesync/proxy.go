@@ -18,7 +18,7 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	path := fs.String("config", "", "config file (the proxy reads region, memcache, proxy, cluster and http)")
 	listen := fs.String("listen", "", "without --config: address to serve the memcached protocol on")
 	backends := fs.String("backends", "", "without --config: memcached servers, host:port,host:port")
-	hash := fs.String("hash", "ketama", "without --config: ketama or crc32")
+	hash := fs.String("hash", proxy.DefaultConfig().Hash, "without --config: ketama or crc32")
 	allowFlush := fs.Bool("allow-flush", false, "without --config: pass flush_all to every server")
 	httpListen := fs.String("http", "", "dashboard and /metrics address; overrides http.listen (without --config, empty: none)")
 	bind := fs.String("bind", "", "memberlist gossip address; overrides cluster.bind (so a sidecar's file can serve a proxy on the same host)")
@@ -115,31 +115,28 @@ func newProxyPart(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 
 func (p *proxyPart) Run(ctx context.Context) error { return p.srv.Run(ctx) }
 func (p *proxyPart) Close()                        { p.srv.Close() }
-func (p *proxyPart) setNode(*region.Node)          {}
 
-func (p *proxyPart) ready() error {
-	for _, s := range p.srv.ServersUp() {
-		if !s.Up {
-			return fmt.Errorf("memcached %s unreachable", s.Addr)
-		}
+// ready takes a fresh snapshot; status judges its own.
+func (p *proxyPart) ready() error { return firstDown(proxyServers(p.srv.ServersUp())) }
+
+// proxyServers is the proxy's view of the pool as the status shows it.
+func proxyServers(in []proxy.ServerState) []region.ServerStatus {
+	var out []region.ServerStatus
+	for _, s := range in {
+		out = append(out, region.ServerStatus{Addr: s.Addr, Up: s.Up})
 	}
-	return nil
+	return out
 }
 
 func (p *proxyPart) status() region.NodeStatus {
 	st := p.srv.Stats()
 	ns := region.NodeStatus{Proxy: &region.ProxyStatus{
-		Connections: st.Connections, Hits: st.Hits, Misses: st.Misses,
+		Connections: st.Connections, Hits: st.Hits, Misses: st.Misses, HitRate: region.HitRate(st.Hits, st.Misses),
 		LeasesGranted: st.LeasesGranted, HotMisses: st.HotMisses, StaleServed: st.StaleServed,
 		LeaseSetsRejected: st.LeaseSetsRejected, BackendErrors: st.BackendErrors,
 	}}
-	if total := st.Hits + st.Misses; total > 0 {
-		ns.Proxy.HitRate = float64(st.Hits) / float64(total)
-	}
-	for _, s := range p.srv.ServersUp() {
-		ns.Memcached = append(ns.Memcached, region.ServerStatus{Addr: s.Addr, Up: s.Up})
-	}
-	if err := p.ready(); err != nil {
+	ns.Memcached = proxyServers(p.srv.ServersUp())
+	if err := firstDown(ns.Memcached); err != nil {
 		ns.Problems = append(ns.Problems, err.Error())
 	}
 	ns.Healthy = len(ns.Problems) == 0

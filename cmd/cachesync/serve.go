@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -21,9 +20,10 @@ type part interface {
 	Close()
 	status() region.NodeStatus
 	ready() error
-	setNode(n *region.Node)
 }
 
+// metrics is one role's registry, served at its /metrics. serve makes one
+// per role, so the demo's roles (one process) do not collide.
 type metrics struct{ reg *prometheus.Registry }
 
 func newMetrics() *metrics {
@@ -68,12 +68,13 @@ func serve(ctx context.Context, log *zap.Logger, cfg Config, role string,
 	rcfg.Bind, rcfg.Join, rcfg.KeyFile = cfg.Cluster.Bind, cfg.Cluster.Join, cfg.Cluster.KeyFile
 	rcfg.HTTPListen = cfg.HTTP.Listen
 	rcfg.RetainedWALWarnBytes = cfg.Postgres.RetainedWALWarnBytes
-	rcfg.Gatherer = m.reg
+	rcfg.Gatherer, rcfg.Registerer = m.reg, m.reg
 	rcfg.Logger = log.Named("region")
 	rcfg.Ready = p.ready
+	// region fills in the region, node, role and time from rcfg.
 	rcfg.Status = func() region.NodeStatus {
 		st := p.status()
-		st.Region, st.Node, st.Role, st.Version, st.UpdatedAt = cfg.Region, name, role, version, time.Now()
+		st.Version = version
 		return st
 	}
 	node, err := region.New(rcfg)
@@ -84,7 +85,6 @@ func serve(ctx context.Context, log *zap.Logger, cfg Config, role string,
 	if err := node.Listen(); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	p.setNode(node)
 	log.Info("started", zap.String("version", version), zap.Int("pid", os.Getpid()),
 		zap.String("http", node.HTTPAddr()), zap.String("gossip", node.GossipAddr()))
 	err = runAll(ctx, p.Run, node.Run)
@@ -117,4 +117,15 @@ func runAll(ctx context.Context, fns ...func(context.Context) error) error {
 	}
 	wg.Wait()
 	return first
+}
+
+// firstDown is the readiness problem of a memcached pool: its first server
+// that is down, or nil.
+func firstDown(servers []region.ServerStatus) error {
+	for _, s := range servers {
+		if !s.Up {
+			return fmt.Errorf("memcached %s unreachable", s.Addr)
+		}
+	}
+	return nil
 }

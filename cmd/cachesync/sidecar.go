@@ -23,11 +23,7 @@ func cmdSidecar(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *path == "" {
-		fmt.Fprintln(stderr, "sidecar needs --config FILE")
-		return errUsage
-	}
-	cfg, err := loadConfig(*path, "sidecar")
+	cfg, err := loadConfigFlag(fs, *path, "sidecar")
 	if err != nil {
 		return err
 	}
@@ -39,14 +35,12 @@ func cmdSidecar(ctx context.Context, args []string, stderr io.Writer) error {
 type sidecar struct {
 	cfg     Config
 	log     *zap.Logger
-	metrics *metrics
 	inv     *invalidator.Invalidator
 	stream  *replication.Stream
 	monitor *replication.Monitor
 	beats   *replication.Heartbeater
 	gate    closingGate
 	replica *invalidator.ReplicaGate // nil in a region that reads the primary
-	node    *region.Node
 	e2e     *region.LagWindow
 }
 
@@ -63,7 +57,7 @@ type streamAcker struct{ s *replication.Stream }
 func (a *streamAcker) Ack(end replication.LSN) { a.s.Ack(end) }
 
 func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
-	s := &sidecar{cfg: cfg, log: log, metrics: m, e2e: region.NewLagWindow(5 * time.Minute)}
+	s := &sidecar{cfg: cfg, log: log, e2e: region.NewLagWindow(5 * time.Minute)}
 	acker := &streamAcker{}
 
 	icfg := invalidator.DefaultConfig()
@@ -148,8 +142,6 @@ func (s *sidecar) onNewSlot(ctx context.Context, reason string) error {
 	}
 	return nil
 }
-
-func (s *sidecar) setNode(n *region.Node) { s.node = n }
 
 // registerMetrics exports the figures that only the wiring has: the
 // heartbeat lag window and the replica as the gate sees it.
@@ -248,23 +240,45 @@ func (s *sidecar) Close() {
 	s.gate.Close()
 }
 
+// ready takes fresh snapshots; status judges its own.
 func (s *sidecar) ready() error {
-	st := s.stream.Status()
+	return sidecarReadiness(s.stream.Status(), invServers(s.inv.Stats().ServersUp), s.replicaState())
+}
+
+// replicaState is the replica as the gate last saw it; nil without one.
+func (s *sidecar) replicaState() *invalidator.ReplicaState {
+	if s.replica == nil {
+		return nil
+	}
+	rs := s.replica.State()
+	return &rs
+}
+
+// sidecarReadiness is /readyz's answer for these snapshots; replica is nil
+// in a region that reads the primary.
+func sidecarReadiness(st replication.StreamStatus, servers []region.ServerStatus, replica *invalidator.ReplicaState) error {
 	switch {
 	case st.Standby:
 		return fmt.Errorf("standing by: another sidecar holds slot %s", st.Slot)
 	case !st.Streaming:
 		return fmt.Errorf("not streaming from the primary: %s", replication.ScrubSecrets(st.LastError))
 	}
-	for _, srv := range s.inv.Stats().ServersUp {
-		if !srv.Up {
-			return fmt.Errorf("memcached %s unreachable", srv.Addr)
-		}
+	if err := firstDown(servers); err != nil {
+		return err
 	}
-	if s.replica != nil && !s.replica.State().Up {
+	if replica != nil && !replica.Up {
 		return fmt.Errorf("replica unreachable: invalidations are held")
 	}
 	return nil
+}
+
+// invServers is the invalidator's view of the pool as the status shows it.
+func invServers(in []invalidator.ServerState) []region.ServerStatus {
+	var out []region.ServerStatus
+	for _, srv := range in {
+		out = append(out, region.ServerStatus{Addr: srv.Addr, Up: srv.Up})
+	}
+	return out
 }
 
 func (s *sidecar) status() region.NodeStatus {
@@ -272,24 +286,22 @@ func (s *sidecar) status() region.NodeStatus {
 	st := s.stream.Status()
 	slot := s.monitor.Status()
 	inv := s.inv.Stats()
+	rs := s.replicaState()
 	ns := region.NodeStatus{
 		Active:              st.Streaming && !st.Standby,
 		Slot:                &region.SlotStatus{Name: st.Slot, ReceivedLSN: st.ReceivedLSN.String(), ConfirmedLSN: slot.ConfirmedLSN.String(), PrimaryLSN: slot.PrimaryLSN.String(), RetainedWALBytes: slot.RetainedBytes, WarnBytes: s.cfg.Postgres.RetainedWALWarnBytes, WALStatus: slot.WALStatus, Streaming: st.Streaming},
 		E2ELag:              s.e2e.Stats(now),
 		InvalidationsPerSec: inv.InvalidationsPerSec,
 		QueueDepth:          inv.QueueDepth,
+		Memcached:           invServers(inv.ServersUp),
 	}
-	for _, srv := range inv.ServersUp {
-		ns.Memcached = append(ns.Memcached, region.ServerStatus{Addr: srv.Addr, Up: srv.Up})
-	}
-	if s.replica != nil {
-		rs := s.replica.State()
+	if rs != nil {
 		ns.Replica = &region.ReplicaStatus{Up: rs.Up, ReplayLSN: rs.ReplayLSN.String(), LagSeconds: rs.Lag.Seconds()}
 		if slot.PrimaryLSN > rs.ReplayLSN && rs.ReplayLSN != 0 {
 			ns.Replica.LagBytes = int64(slot.PrimaryLSN - rs.ReplayLSN)
 		}
 	}
-	if err := s.ready(); err != nil {
+	if err := sidecarReadiness(st, ns.Memcached, rs); err != nil {
 		ns.Problems = append(ns.Problems, err.Error())
 	}
 	if slot.Warn {

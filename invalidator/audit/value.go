@@ -12,26 +12,9 @@ import (
 // formatting a NULL would; braces that do not form {column} are an error.
 func RenderValue(template string, row map[string]string) (string, error) {
 	var b strings.Builder
-	for i := 0; i < len(template); {
-		c := template[i]
-		switch c {
-		case '{':
-			end := strings.IndexByte(template[i:], '}')
-			if end <= 1 {
-				return "", fmt.Errorf("value template %q: unbalanced or empty {} at byte %d", template, i)
-			}
-			col := template[i+1 : i+end]
-			if strings.ContainsAny(col, "{") {
-				return "", fmt.Errorf("value template %q: nested { at byte %d", template, i)
-			}
-			b.WriteString(row[col])
-			i += end + 1
-		case '}':
-			return "", fmt.Errorf("value template %q: unmatched } at byte %d", template, i)
-		default:
-			b.WriteByte(c)
-			i++
-		}
+	err := scanValue(template, func(lit string) { b.WriteString(lit) }, func(col string) { b.WriteString(row[col]) })
+	if err != nil {
+		return "", err
 	}
 	return b.String(), nil
 }
@@ -39,19 +22,45 @@ func RenderValue(template string, row map[string]string) (string, error) {
 // ValueColumns lists the columns a value template uses, in order of first
 // use, so callers can check them against the table before scanning.
 func ValueColumns(template string) ([]string, error) {
-	if _, err := RenderValue(template, nil); err != nil {
-		return nil, err
-	}
 	var cols []string
-	for i := 0; i < len(template); i++ {
-		if template[i] != '{' {
-			continue
-		}
-		end := strings.IndexByte(template[i:], '}')
-		if col := template[i+1 : i+end]; !slices.Contains(cols, col) {
+	err := scanValue(template, func(string) {}, func(col string) {
+		if !slices.Contains(cols, col) {
 			cols = append(cols, col)
 		}
-		i += end
+	})
+	if err != nil {
+		return nil, err
 	}
 	return cols, nil
+}
+
+// scanValue walks a value template from left to right, calling lit for each
+// run of literal text and col for each {column}, and fails at the first
+// brace that does not form {column}.
+func scanValue(template string, lit, col func(string)) error {
+	for i := 0; i < len(template); {
+		switch template[i] {
+		case '{':
+			end := strings.IndexByte(template[i:], '}')
+			if end <= 1 {
+				return fmt.Errorf("value template %q: unbalanced or empty {} at byte %d", template, i)
+			}
+			c := template[i+1 : i+end]
+			if strings.ContainsAny(c, "{") {
+				return fmt.Errorf("value template %q: nested { at byte %d", template, i)
+			}
+			col(c)
+			i += end + 1
+		case '}':
+			return fmt.Errorf("value template %q: unmatched } at byte %d", template, i)
+		default:
+			j := i + 1
+			for j < len(template) && template[j] != '{' && template[j] != '}' {
+				j++
+			}
+			lit(template[i:j])
+			i = j
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package keys
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // MaxKeyLen is memcached's limit on the length of a key.
@@ -61,21 +62,12 @@ func Columns(template string) ([]string, error) {
 			return nil, err
 		}
 		i = next
-		if col == "" || contains(cols, col) {
+		if col == "" || slices.Contains(cols, col) {
 			continue
 		}
 		cols = append(cols, col)
 	}
 	return cols, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // nextToken returns the token starting at byte i: either a run of literal

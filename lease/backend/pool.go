@@ -96,7 +96,11 @@ func (p *Pool) Do(i int, op *Op) {
 	s := p.servers[i]
 	cs := s.conns.Load()
 	if cs != nil {
-		c := (*cs)[int(s.rr.Add(1))%len(*cs)]
+		// Skip the shared counter in the common one-connection case.
+		c := (*cs)[0]
+		if n := len(*cs); n > 1 {
+			c = (*cs)[int(s.rr.Add(1))%n]
+		}
 		if c.enqueue(op) {
 			return
 		}

@@ -20,11 +20,9 @@ func parseArgs(req *Request) error {
 		if n < 2 {
 			return errUnknown
 		}
-		exp, ok := parseInt(t[1])
-		if !ok {
+		if _, ok := parseInt(t[1]); !ok {
 			return errExptime
 		}
-		req.Exptime = exp
 		return addKeys(req, t[2:])
 	case CmdSet, CmdAdd, CmdReplace, CmdAppend, CmdPrepend:
 		if n != 5 && n != 6 {
@@ -56,8 +54,6 @@ func parseArgs(req *Request) error {
 			return errDelta
 		case req.Cmd == CmdLeaseRelease:
 			req.Cas = v
-		default:
-			req.Delta = v
 		}
 	case CmdTouch:
 		if n != 3 && n != 4 {
@@ -67,11 +63,9 @@ func parseArgs(req *Request) error {
 		if err := addKeys(req, t[1:2]); err != nil {
 			return err
 		}
-		exp, ok := parseInt(t[2])
-		if !ok {
+		if _, ok := parseInt(t[2]); !ok {
 			return errExptime
 		}
-		req.Exptime = exp
 	case CmdVerbosity:
 		if n != 2 && n != 3 {
 			return errUnknown
@@ -86,11 +80,9 @@ func parseArgs(req *Request) error {
 		}
 		req.Noreply = bytes.Equal(t[n-1], noreplyToken)
 		if (req.Noreply && n == 3) || (!req.Noreply && n == 2) {
-			exp, ok := parseInt(t[1])
-			if !ok {
+			if _, ok := parseInt(t[1]); !ok {
 				return errExptime
 			}
-			req.Exptime = exp
 		}
 	case CmdLeaseGet:
 		if n != 2 {
@@ -130,7 +122,7 @@ func parseStorage(req *Request, hasOptional bool) error {
 		casAt, flagsAt, expAt, bytesAt = 2, 3, 4, 5
 	}
 	flags, ok1 := parseUint(t[flagsAt])
-	exp, ok2 := parseInt(t[expAt])
+	_, ok2 := parseInt(t[expAt])
 	size, ok3 := parseInt(t[bytesAt])
 	if !ok1 || !ok2 || !ok3 {
 		return errFormat
@@ -145,7 +137,7 @@ func parseStorage(req *Request, hasOptional bool) error {
 	if size < 0 || size > 1<<40 {
 		return errFormat
 	}
-	req.Flags, req.Exptime, req.Bytes = uint32(flags), exp, int(size)
+	req.Flags, req.Bytes = uint32(flags), int(size)
 	return nil
 }
 

@@ -56,17 +56,7 @@ func (c Command) String() string {
 	return "unknown"
 }
 
-// IsRetrieval reports whether c is get, gets, gat or gats.
-func (c Command) IsRetrieval() bool {
-	return c == CmdGet || c == CmdGets || c == CmdGat || c == CmdGats
-}
-
 // IsStorage reports whether c is a classic storage command (it carries data).
 func (c Command) IsStorage() bool {
 	return c >= CmdSet && c <= CmdCas
-}
-
-// IsMeta reports whether c is a meta command.
-func (c Command) IsMeta() bool {
-	return c >= CmdMetaGet && c <= CmdMetaDebug
 }

@@ -93,8 +93,17 @@ func (p *Parser) readLine() error {
 	for {
 		n := p.r.Buffered()
 		buf, _ := p.r.Peek(n)
-		if bytes.IndexByte(buf, '\n') >= 0 {
-			break
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			// The whole line is buffered: take it without scanning again.
+			chunk := buf[:i+1]
+			if len(chunk) > p.cfg.MaxLine && len(chunk) > p.limit(chunk) {
+				_, _ = p.r.Discard(len(chunk))
+				return ErrLineTooLong
+			}
+			p.line = append(p.line, chunk[:i]...)
+			_, _ = p.r.Discard(len(chunk))
+			p.trimCR()
+			return nil
 		}
 		if n > p.cfg.MaxLine && p.limit(buf) == p.cfg.MaxLine {
 			return ErrLineTooLong
@@ -111,16 +120,16 @@ func (p *Parser) readLine() error {
 	}
 	for {
 		chunk, err := p.r.ReadSlice('\n')
-		if len(p.line)+len(chunk) > p.limit(chunk) {
+		// limit never allows less than MaxLine (NewParser ensures
+		// MaxGetLine >= MaxLine), so only a longer line needs it.
+		if n := len(p.line) + len(chunk); n > p.cfg.MaxLine && n > p.limit(chunk) {
 			return ErrLineTooLong
 		}
 		p.line = append(p.line, chunk...)
 		switch {
 		case err == nil:
 			p.line = p.line[:len(p.line)-1]
-			if n := len(p.line); n > 0 && p.line[n-1] == '\r' {
-				p.line = p.line[:n-1]
-			}
+			p.trimCR()
 			return nil
 		case errors.Is(err, bufio.ErrBufferFull):
 			continue
@@ -129,6 +138,13 @@ func (p *Parser) readLine() error {
 		default:
 			return err
 		}
+	}
+}
+
+// trimCR drops the \r of a line's \r\n (the \n is already gone).
+func (p *Parser) trimCR() {
+	if n := len(p.line); n > 0 && p.line[n-1] == '\r' {
+		p.line = p.line[:n-1]
 	}
 }
 

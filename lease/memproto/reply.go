@@ -1,9 +1,10 @@
 package memproto
 
-import (
-	"bytes"
-	"strconv"
-)
+import "bytes"
+
+// HotMissToken is the lease token of an LVALUE (a lease-get answer) that
+// grants no lease: someone else is filling. Real tokens are larger.
+const HotMissToken = 1
 
 // MetaReply is the header of a meta command's reply, e.g. "VA 3 f7 c4 X W".
 type MetaReply struct {
@@ -88,6 +89,6 @@ func AppendHandBack(b []byte, key string, cas uint64) []byte {
 	b = append(b, "md "...)
 	b = append(b, key...)
 	b = append(b, " I C"...)
-	b = strconv.AppendUint(b, cas, 10)
+	b = AppendUint(b, cas)
 	return append(b, "\r\n"...)
 }

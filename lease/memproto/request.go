@@ -8,13 +8,12 @@ type Request struct {
 	Tokens [][]byte
 	// Keys are the keys of the command (several for get-family commands).
 	Keys [][]byte
-	// Flags, Exptime, Bytes, Cas (also the lease token) and Delta are the
-	// numeric arguments the command carries, when it carries them.
-	Flags   uint32
-	Exptime int64
-	Bytes   int
-	Cas     uint64
-	Delta   uint64
+	// Flags, Bytes and Cas (also the lease token) are the numeric arguments
+	// the command carries, when it carries them. Exptimes and deltas are
+	// validated but not kept: commands are forwarded as sent.
+	Flags uint32
+	Bytes int
+	Cas   uint64
 	// Noreply is set when the command ends with "noreply" (classic) or
 	// carries the q flag (meta).
 	Noreply bool
@@ -26,7 +25,7 @@ func (r *Request) reset() {
 	r.Cmd = CmdUnknown
 	r.Tokens = r.Tokens[:0]
 	r.Keys = r.Keys[:0]
-	r.Flags, r.Exptime, r.Bytes, r.Cas, r.Delta = 0, 0, 0, 0, 0
+	r.Flags, r.Bytes, r.Cas = 0, 0, 0
 	r.Noreply = false
 	r.Data = nil
 }

@@ -29,14 +29,14 @@ func (c *client) stats(req *memproto.Request) {
 		op.Req = append(b, "\r\n"...)
 		c.s.pool.Do(0, op)
 		if op.Wait() != nil {
-			c.backendError()
-			c.line(replyBackendDown)
+			c.backendDown(false)
 			return
 		}
 		_, _ = c.w.Write(op.Reply)
 		return
 	}
-	for i, st := range c.s.pool.ServersUp() {
+	up := c.s.pool.ServersUp()
+	for i, st := range up {
 		if !st.Up {
 			continue
 		}
@@ -54,7 +54,7 @@ func (c *client) stats(req *memproto.Request) {
 		b := append(c.scratch[:0], "STAT "...)
 		b = append(b, name...)
 		b = append(b, ' ')
-		b = appendUint(b, v)
+		b = memproto.AppendUint(b, v)
 		c.scratch = append(b, "\r\n"...)
 		_, _ = c.w.Write(c.scratch)
 	}
@@ -73,12 +73,12 @@ func (c *client) stats(req *memproto.Request) {
 	stat("proxy_lease_sets_rejected", st.LeaseSetsRejected)
 	stat("proxy_leases_released", st.LeasesReleased)
 	stat("proxy_backend_errors", st.BackendErrors)
-	for i, s := range c.s.pool.ServersUp() {
-		up := uint64(0)
+	for i, s := range up {
+		v := uint64(0)
 		if s.Up {
-			up = 1
+			v = 1
 		}
-		stat("proxy_server_"+strconv.Itoa(i)+"_up", up)
+		stat("proxy_server_"+strconv.Itoa(i)+"_up", v)
 	}
 	_, _ = c.w.WriteString("END\r\n")
 }
@@ -87,9 +87,7 @@ func (c *client) stats(req *memproto.Request) {
 // whole pool, which an operator must opt into.
 func (c *client) flushAll(req *memproto.Request) {
 	if !c.s.cfg.AllowFlush {
-		if !req.Noreply {
-			c.line("CLIENT_ERROR flush_all not allowed")
-		}
+		c.reply(req, "CLIENT_ERROR flush_all not allowed")
 		return
 	}
 	toks := req.Tokens
@@ -97,17 +95,14 @@ func (c *client) flushAll(req *memproto.Request) {
 		toks = toks[:len(toks)-1]
 	}
 	n := c.s.pool.NumServers()
+	first := c.op(0)
+	first.Req = appendTokens(first.Req[:0], toks)
 	for i := range n {
 		op := c.op(i)
 		op.Kind = backend.ReplyLine
-		b := op.Req[:0]
-		for j, t := range toks {
-			if j > 0 {
-				b = append(b, ' ')
-			}
-			b = append(b, t...)
+		if i > 0 {
+			op.Req = append(op.Req[:0], first.Req...)
 		}
-		op.Req = append(b, "\r\n"...)
 		c.s.pool.Do(i, op)
 	}
 	var bad []byte

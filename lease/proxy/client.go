@@ -2,9 +2,7 @@ package proxy
 
 import (
 	"bufio"
-	"errors"
 	"net"
-	"strconv"
 	"time"
 	"unsafe"
 
@@ -52,8 +50,9 @@ func (c *client) serve() {
 		}
 		req, err := c.p.Next()
 		if err != nil {
-			var pe *memproto.ProtocolError
-			if errors.As(err, &pe) {
+			// The parser returns its *ProtocolError unwrapped; a type
+			// assertion, unlike errors.As, does not move pe to the heap.
+			if pe, ok := err.(*memproto.ProtocolError); ok {
 				if pe.TooLarge && pe.Cmd == memproto.CmdSet {
 					c.unlink(pe.Key)
 				}
@@ -103,9 +102,7 @@ func (c *client) handle(req *memproto.Request) bool {
 	case memproto.CmdVersion:
 		c.line("VERSION 1.6.18")
 	case memproto.CmdVerbosity:
-		if !req.Noreply {
-			c.line("OK")
-		}
+		c.reply(req, "OK")
 	case memproto.CmdStats:
 		c.stats(req)
 	case memproto.CmdFlushAll:
@@ -141,8 +138,35 @@ func (c *client) line(s string) {
 
 const replyBackendDown = "SERVER_ERROR backend unavailable"
 
+// reply writes the line s unless req asked for no reply.
+func (c *client) reply(req *memproto.Request, s string) {
+	if !req.Noreply {
+		c.line(s)
+	}
+}
+
+// backendError counts a request a backend failed.
 func (c *client) backendError() {
 	c.s.ctr.backendErrors.Add(1)
+}
+
+// backendDown counts a backend failure and answers it unless noreply.
+func (c *client) backendDown(noreply bool) {
+	c.backendError()
+	if !noreply {
+		c.line(replyBackendDown)
+	}
+}
+
+// appendTokens appends toks joined by spaces and a final \r\n.
+func appendTokens(b []byte, toks [][]byte) []byte {
+	for i, t := range toks {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, t...)
+	}
+	return append(b, "\r\n"...)
 }
 
 // forward sends a classic single-reply command to the key's server with
@@ -158,33 +182,21 @@ func (c *client) forward(req *memproto.Request, data []byte) {
 	}
 	op := c.op(0)
 	op.Kind = backend.ReplyLine
-	b := op.Req[:0]
-	for i, t := range toks {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, t...)
-	}
-	b = append(b, "\r\n"...)
+	b := appendTokens(op.Req[:0], toks)
 	if req.Cmd.IsStorage() {
 		b = append(b, data...)
 		b = append(b, "\r\n"...)
 	}
 	op.Req = b
 	c.s.pool.Do(c.pick(req.Keys[0]), op)
-	if err := op.Wait(); err != nil {
-		c.backendError()
-		if !req.Noreply {
-			c.line(replyBackendDown)
-		}
+	if op.Wait() != nil {
+		c.backendDown(req.Noreply)
 		return
 	}
 	if !req.Noreply {
 		_, _ = c.w.Write(op.Reply)
 	}
 }
-
-func appendUint(b []byte, n uint64) []byte { return strconv.AppendUint(b, n, 10) }
 
 // unlink deletes key after a set too large to store, like memcached does, so
 // the previous value does not survive a failed overwrite.

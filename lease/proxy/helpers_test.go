@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -150,23 +151,11 @@ func (c *rawConn) leaseGet(key string) (kind string, token uint64, data string, 
 		return "", 0, "", fmt.Errorf("parse %q: %w", l, err)
 	}
 	buf := make([]byte, n+2)
-	if _, err := readFull(c.r, buf); err != nil {
+	if _, err := io.ReadFull(c.r, buf); err != nil {
 		return "", 0, "", err
 	}
 	if end, err := c.readLine(); err != nil || end != "END" {
 		return "", 0, "", fmt.Errorf("after %q: %q %v", l, end, err)
 	}
 	return kind, token, string(buf[:n]), nil
-}
-
-func readFull(r *bufio.Reader, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := r.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }

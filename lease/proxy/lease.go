@@ -19,7 +19,7 @@ func (c *client) leaseGet(req *memproto.Request) {
 	b := append(op.Req[:0], "mg "...)
 	b = append(b, key...)
 	b = append(b, " v f c N"...)
-	b = appendUint(b, uint64(max(1, c.s.cfg.LeaseTTL/time.Second)))
+	b = memproto.AppendUint(b, uint64(max(1, c.s.cfg.LeaseTTL/time.Second)))
 	op.Req = append(b, "\r\n"...)
 
 	var deadline time.Time
@@ -27,8 +27,7 @@ func (c *client) leaseGet(req *memproto.Request) {
 	for {
 		c.s.pool.Do(srv, op)
 		if op.Wait() != nil {
-			c.backendError()
-			c.line(replyBackendDown)
+			c.backendDown(false)
 			return
 		}
 		m, ok := memproto.ParseMetaReply(op.Header())
@@ -74,36 +73,40 @@ func (c *client) leaseGet(req *memproto.Request) {
 }
 
 // lvalue writes "LVALUE <key> <token> <flags> <bytes>", the data (op's value
-// or empty) and END.
+// or empty) and END. Only the header goes through scratch: the data block is
+// written straight from op's reply, \r\n included.
 func (c *client) lvalue(key []byte, token uint64, flags uint32, op *backend.Op) {
-	var data []byte
-	if op != nil {
-		data = op.Body()
+	// block is the data and its \r\n, or none without a value (as op.Body).
+	var block []byte
+	if op != nil && len(op.Reply) >= op.HeaderLen+2 {
+		block = op.Reply[op.HeaderLen:]
 	}
 	b := append(c.scratch[:0], "LVALUE "...)
 	b = append(b, key...)
 	b = append(b, ' ')
-	b = appendUint(b, token)
+	b = memproto.AppendUint(b, token)
 	b = append(b, ' ')
-	b = appendUint(b, uint64(flags))
+	b = memproto.AppendUint(b, uint64(flags))
 	b = append(b, ' ')
-	b = appendUint(b, uint64(len(data)))
-	b = append(b, "\r\n"...)
-	b = append(b, data...)
-	c.scratch = append(b, "\r\nEND\r\n"...)
+	b = memproto.AppendUint(b, uint64(max(len(block)-2, 0)))
+	c.scratch = append(b, "\r\n"...)
 	_, _ = c.w.Write(c.scratch)
+	if len(block) == 0 {
+		_, _ = c.w.WriteString("\r\nEND\r\n")
+		return
+	}
+	_, _ = c.w.Write(block)
+	_, _ = c.w.WriteString("END\r\n")
 }
 
 // leaseSet stores only if the item's CAS is still the one the token was
 // issued with: any invalidation (md I), delete or write since bumps it.
 func (c *client) leaseSet(req *memproto.Request) {
 	c.s.ctr.cmdLeaseSet.Add(1)
-	cas, srv, ok := decodeToken(req.Cas)
-	if !ok || srv >= c.s.pool.NumServers() {
+	cas, srv, ok := c.leaseToken(req.Cas)
+	if !ok {
 		c.s.ctr.leaseSetsRejected.Add(1)
-		if !req.Noreply {
-			c.line("NOT_STORED")
-		}
+		c.reply(req, "NOT_STORED")
 		return
 	}
 	op := c.op(0)
@@ -111,11 +114,11 @@ func (c *client) leaseSet(req *memproto.Request) {
 	b := append(op.Req[:0], "ms "...)
 	b = append(b, req.Keys[0]...)
 	b = append(b, ' ')
-	b = appendUint(b, uint64(len(req.Data)))
+	b = memproto.AppendUint(b, uint64(len(req.Data)))
 	b = append(b, " C"...)
-	b = appendUint(b, cas)
+	b = memproto.AppendUint(b, cas)
 	b = append(b, " F"...)
-	b = appendUint(b, uint64(req.Flags))
+	b = memproto.AppendUint(b, uint64(req.Flags))
 	b = append(b, " T"...)
 	b = append(b, req.Tokens[4]...)
 	b = append(b, "\r\n"...)
@@ -123,10 +126,7 @@ func (c *client) leaseSet(req *memproto.Request) {
 	op.Req = append(b, "\r\n"...)
 	c.s.pool.Do(srv, op)
 	if op.Wait() != nil {
-		c.backendError()
-		if !req.Noreply {
-			c.line(replyBackendDown)
-		}
+		c.backendDown(req.Noreply)
 		return
 	}
 	m, ok := memproto.ParseMetaReply(op.Header())
@@ -158,31 +158,22 @@ func (c *client) leaseSet(req *memproto.Request) {
 // was, stale value or empty placeholder, its win flag is cleared, and its
 // CAS moves on, so the released token cannot store afterwards.
 func (c *client) leaseRelease(req *memproto.Request) {
-	reply := func(s string) {
-		if !req.Noreply {
-			c.line(s)
-		}
-	}
-	cas, srv, ok := decodeToken(req.Cas)
-	if !ok || srv >= c.s.pool.NumServers() {
-		reply("NOT_FOUND")
+	cas, srv, ok := c.leaseToken(req.Cas)
+	if !ok {
+		c.reply(req, "NOT_FOUND")
 		return
 	}
-	op := c.op(0)
-	op.Kind = backend.ReplyLine
-	op.Req = memproto.AppendHandBack(op.Req[:0], string(req.Keys[0]), cas)
-	c.s.pool.Do(srv, op)
-	if op.Wait() != nil {
-		c.backendError()
-		reply(replyBackendDown)
+	op := c.handBack(req.Keys[0], srv, cas, 0) // counts a backend error
+	if op == nil {
+		c.reply(req, replyBackendDown)
 		return
 	}
 	switch h := op.Header(); {
 	case string(h) == "HD":
 		c.s.ctr.leasesReleased.Add(1)
-		reply("RELEASED")
+		c.reply(req, "RELEASED")
 	case string(h) == "NF" || string(h) == "EX":
-		reply("NOT_FOUND")
+		c.reply(req, "NOT_FOUND")
 	default:
 		if !req.Noreply {
 			_, _ = c.w.Write(op.Reply)

@@ -44,8 +44,7 @@ func (c *client) meta(req *memproto.Request) {
 	op.Req = b
 	c.s.pool.Do(c.pick(route), op)
 	if op.Wait() != nil {
-		c.backendError()
-		c.line(replyBackendDown)
+		c.backendDown(false)
 		return
 	}
 	if req.Noreply && quietSuppressed(req.Cmd, op.Header()) {

@@ -35,8 +35,7 @@ func (c *client) retrieve(req *memproto.Request) {
 		}
 	}
 	if failed {
-		c.backendError()
-		c.line(replyBackendDown)
+		c.backendDown(false)
 		return
 	}
 	for i, k := range req.Keys {
@@ -71,28 +70,33 @@ func (c *client) value(key []byte, m memproto.MetaReply, withCas bool, op *backe
 	b := append(c.scratch[:0], "VALUE "...)
 	b = append(b, key...)
 	b = append(b, ' ')
-	b = appendUint(b, uint64(m.Flags))
+	b = memproto.AppendUint(b, uint64(m.Flags))
 	b = append(b, ' ')
-	b = appendUint(b, uint64(m.Size))
+	b = memproto.AppendUint(b, uint64(m.Size))
 	if withCas {
 		b = append(b, ' ')
-		b = appendUint(b, m.Cas)
+		b = memproto.AppendUint(b, m.Cas)
 	}
 	c.scratch = append(b, "\r\n"...)
 	_, _ = c.w.Write(c.scratch)
 	_, _ = c.w.Write(op.Reply[op.HeaderLen:])
 }
 
-// handBack returns a lease a classic get took by accident (see
-// memproto.AppendHandBack): a classic reader will never fill.
-func (c *client) handBack(key []byte, server int, cas uint64, slot int) {
+// handBack returns the lease cas holds on key (see memproto.AppendHandBack):
+// one a classic get took by accident, as a classic reader will never fill,
+// or one lease-release gives back. It returns the answered op, or nil after
+// counting a backend error. md never answers VA, so ReplyMeta framing reads
+// exactly its one line.
+func (c *client) handBack(key []byte, server int, cas uint64, slot int) *backend.Op {
 	op := c.op(slot)
 	op.Kind = backend.ReplyMeta
 	op.Req = memproto.AppendHandBack(op.Req[:0], string(key), cas)
 	c.s.pool.Do(server, op)
 	if op.Wait() != nil {
 		c.backendError()
+		return nil
 	}
+	return op
 }
 
 // servers returns a scratch slice of n server indexes.

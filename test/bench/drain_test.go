@@ -16,7 +16,8 @@ import (
 const drainTimeout = 10 * time.Minute
 
 func BenchmarkDrain(b *testing.B) {
-	pg := startPrimary(b, 10) // 1M accounts
+	// Write with synchronous_commit off to build the backlogs fast.
+	pg := startPrimary(b, 10, cluster.WithPGConf("synchronous_commit", "off")) // 1M accounts
 	mc := cluster.StartMemcached(b, cluster.WithMemoryMB(256))
 	b.Run("OneMillionRowTxn", func(b *testing.B) {
 		drain(b, pg, mc, "big", func() {
@@ -38,9 +39,9 @@ func drain(b *testing.B, pg *cluster.Postgres, mc *cluster.Memcached, name strin
 	createSlot(b, pg, sideSlot)
 	defer dropSlot(b, pg, recvSlot)
 	defer dropSlot(b, pg, sideSlot)
-	start := insertLSN(b, pg)
+	start := pg.InsertLSN(b, db)
 	write()
-	end := insertLSN(b, pg)
+	end := pg.InsertLSN(b, db)
 	walBytes := pg.QueryString(b, db, "SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint::text", end, start)
 
 	b.ResetTimer()

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/test/cluster"
 )
 
@@ -23,13 +25,13 @@ var keys = map[string][]string{table: {"acct:{aid}"}}
 
 // startPrimary starts a primary sized for a backlog of a million-row
 // update, with pgbench's tables at scale (100k accounts per unit) and the
-// publication the sidecar and pg_recvlogical read.
-func startPrimary(b *testing.B, scale int) *cluster.Postgres {
+// publication the sidecar and pg_recvlogical read; opts add settings.
+func startPrimary(b *testing.B, scale int, opts ...cluster.PGOption) *cluster.Postgres {
 	b.Helper()
-	pg := cluster.StartPostgres(b,
+	pg := cluster.StartPostgres(b, append([]cluster.PGOption{
 		cluster.WithPGConf("max_wal_size", "'4GB'"),
 		cluster.WithPGConf("checkpoint_timeout", "'30min'"),
-		cluster.WithPGConf("synchronous_commit", "off"))
+	}, opts...)...)
 	pg.CreateDB(b, db)
 	pgbench(b, pg, "-i", "-q", "-s", strconv.Itoa(scale))
 	pg.ExecDB(b, db, "CREATE PUBLICATION "+publication+" FOR TABLE "+table)
@@ -49,11 +51,6 @@ func pgbench(b *testing.B, pg *cluster.Postgres, args ...string) string {
 	return string(out)
 }
 
-func insertLSN(b *testing.B, pg *cluster.Postgres) string {
-	b.Helper()
-	return pg.QueryString(b, db, "SELECT pg_current_wal_insert_lsn()::text")
-}
-
 func createSlot(b *testing.B, pg *cluster.Postgres, name string) {
 	b.Helper()
 	pg.ExecDB(b, db, "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", name)
@@ -61,13 +58,7 @@ func createSlot(b *testing.B, pg *cluster.Postgres, name string) {
 
 func dropSlot(b *testing.B, pg *cluster.Postgres, name string) {
 	b.Helper()
-	cluster.Eventually(b, 30*time.Second, func() error {
-		active := pg.QueryString(b, db, "SELECT coalesce((SELECT active::text FROM pg_replication_slots WHERE slot_name = $1), 'gone')", name)
-		if active == "true" {
-			return fmt.Errorf("slot %s still active", name)
-		}
-		return nil
-	})
+	pg.WaitSlotInactive(b, db, name, 30*time.Second)
 	pg.ExecDB(b, db, "SELECT pg_drop_replication_slot($1)", name)
 }
 
@@ -94,4 +85,23 @@ func peakRSS(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("peak rss: no VmHWM in /proc/%d/status", pid)
+}
+
+// e2eLag waits until the sidecar has end-to-end lag figures (heartbeats
+// timed from commit to invalidated) and returns them.
+func e2eLag(b *testing.B, sc *cluster.Sidecar) region.LagStats {
+	b.Helper()
+	var lag region.LagStats
+	cluster.Eventually(b, 30*time.Second, func() error {
+		st, err := sc.Status()
+		if err != nil {
+			return err
+		}
+		if st.E2ELag == nil || st.E2ELag.Samples == 0 {
+			return errors.New("no end-to-end lag samples yet")
+		}
+		lag = *st.E2ELag
+		return nil
+	})
+	return lag
 }

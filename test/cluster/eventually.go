@@ -12,13 +12,14 @@ const pollInterval = 10 * time.Millisecond
 // last error if that has not happened within timeout.
 func Eventually(t TB, timeout time.Duration, cond func() error) {
 	t.Helper()
-	if err := poll(timeout, cond); err != nil {
+	if err := Poll(timeout, cond); err != nil {
 		t.Fatalf("condition not met within %s: %v", timeout, err)
 	}
 }
 
-// poll is Eventually for code that reports errors instead of failing a test.
-func poll(timeout time.Duration, cond func() error) error {
+// Poll is Eventually for code that reports errors instead of failing a
+// test: it returns nil once cond does, or cond's last error at the timeout.
+func Poll(timeout time.Duration, cond func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := cond()

@@ -36,7 +36,6 @@ type mcConfig struct {
 	memoryMB int
 	itemSize string
 	conns    int
-	extra    []string
 }
 
 // WithMemoryMB sets -m, the cache size in megabytes (default 64).
@@ -47,11 +46,6 @@ func WithItemSize(size string) MCOption { return func(c *mcConfig) { c.itemSize 
 
 // WithMaxConns sets -c, the connection limit.
 func WithMaxConns(n int) MCOption { return func(c *mcConfig) { c.conns = n } }
-
-// WithMCArgs appends raw memcached arguments.
-func WithMCArgs(args ...string) MCOption {
-	return func(c *mcConfig) { c.extra = append(c.extra, args...) }
-}
 
 // StartMemcached starts memcached on a free port and returns once it answers
 // "version". It is killed at t.Cleanup.
@@ -72,7 +66,6 @@ func StartMemcached(t TB, opts ...MCOption) *Memcached {
 	if os.Geteuid() == 0 {
 		m.args = append(m.args, "-u", "nobody")
 	}
-	m.args = append(m.args, cfg.extra...)
 	t.Cleanup(func() {
 		m.stop()
 		if t.Failed() {
@@ -106,24 +99,15 @@ func (m *Memcached) start() error {
 	cmd := exec.Command(MemcachedBin, args...)
 	cmd.Stdout, cmd.Stderr = m.out, m.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	exited, err := launch(cmd)
+	if err != nil {
 		return fmt.Errorf("exec memcached: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	m.mu.Lock()
 	m.cmd, m.exited = cmd, exited
 	m.mu.Unlock()
 
-	err := poll(mcReadyTimeout, func() error {
-		select {
-		case <-exited:
-			return errExited
-		default:
-		}
-		return mcVersion(m.Addr())
-	})
-	if err != nil {
+	if err := awaitReady(exited, mcReadyTimeout, func() error { return mcVersion(m.Addr()) }); err != nil {
 		m.stop()
 		return fmt.Errorf("memcached on port %d not ready: %w\n%s", m.port, err, tailLines(m.out.String(), logTailLines))
 	}
@@ -169,12 +153,6 @@ func (m *Memcached) Kill(t TB) {
 	m.stop()
 }
 
-// Stop stops memcached (memcached has no state worth a graceful stop).
-func (m *Memcached) Stop(t TB) {
-	t.Helper()
-	m.stop()
-}
-
 // Restart kills memcached if it runs and starts it again, empty, on the
 // same port.
 func (m *Memcached) Restart(t TB) {
@@ -184,6 +162,3 @@ func (m *Memcached) Restart(t TB) {
 		t.Fatalf("restart memcached: %v", err)
 	}
 }
-
-// Output returns what memcached printed (bounded).
-func (m *Memcached) Output() string { return m.out.String() }

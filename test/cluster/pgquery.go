@@ -52,7 +52,7 @@ func (p *Postgres) CreateDB(t TB, name string) {
 
 // QueryRow returns a row whose Scan runs the query; the error is returned,
 // not turned into a test failure, so tests can poll with it.
-func (p *Postgres) QueryRow(t TB, db, sql string, args ...any) pgx.Row {
+func (p *Postgres) QueryRow(db, sql string, args ...any) pgx.Row {
 	return lazyRow{p: p, db: db, sql: sql, args: args}
 }
 

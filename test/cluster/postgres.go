@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -150,32 +149,21 @@ func (p *Postgres) start() error {
 	defer logf.Close()
 	cmd := p.acct.command(p.dataDir, filepath.Join(PGBinDir, "postgres"), "-D", p.dataDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	exited, err := launch(cmd)
+	if err != nil {
 		return fmt.Errorf("exec postgres: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	p.mu.Lock()
 	p.cmd, p.exited = cmd, exited
 	p.mu.Unlock()
 
-	err = poll(pgReadyTimeout, func() error {
-		select {
-		case <-exited:
-			return errExited
-		default:
-		}
-		return p.ready()
-	})
-	if err != nil {
+	if err := awaitReady(exited, pgReadyTimeout, p.ready); err != nil {
 		_ = killGroup(cmd.Process.Pid, pgStopTimeout)
 		<-exited
 		return fmt.Errorf("postgres on port %d not ready: %w\n%s", p.port, err, tailFile(p.logPath, logTailLines))
 	}
 	return nil
 }
-
-var errExited = errors.New("process exited")
 
 // ready is true once connections are accepted; a replica must also be in
 // recovery (a promoted or misconfigured one is not what the test asked for).
@@ -212,15 +200,6 @@ func (p *Postgres) Port() int { return p.port }
 
 // Addr is host:port.
 func (p *Postgres) Addr() string { return fmt.Sprintf("127.0.0.1:%d", p.port) }
-
-// DataDir is the server's data directory.
-func (p *Postgres) DataDir() string { return p.dataDir }
-
-// Log returns the server's log so far.
-func (p *Postgres) Log() string {
-	b, _ := os.ReadFile(p.logPath)
-	return string(b)
-}
 
 // Kill SIGKILLs the postmaster, as in a crash, and returns once every
 // backend is gone too, so that Start can reuse the data directory at once.

@@ -38,7 +38,7 @@ func TestPostgresPrimaryAndDelayedReplica(t *testing.T) {
 	pg.ExecDB(t, "app", "UPDATE users SET name = $1 WHERE id = $2", "after", 1)
 	Eventually(t, 30*time.Second, func() error {
 		var name string
-		if err := replica.QueryRow(t, "app", "SELECT name FROM users WHERE id = 1").Scan(&name); err != nil {
+		if err := replica.QueryRow("app", "SELECT name FROM users WHERE id = 1").Scan(&name); err != nil {
 			return err
 		}
 		if name != "after" {
@@ -77,7 +77,7 @@ func TestPostgresKillAndStartKeepsCommittedData(t *testing.T) {
 		c.Close()
 		t.Fatalf("port %d still accepts connections after Kill", port)
 	}
-	if err := pg.QueryRow(t, "postgres", "SELECT 1").Scan(new(int)); err == nil {
+	if err := pg.QueryRow("postgres", "SELECT 1").Scan(new(int)); err == nil {
 		t.Fatal("query succeeded against a killed server")
 	}
 
@@ -114,7 +114,7 @@ func TestQueryStringReportsNoRows(t *testing.T) {
 func TestPollReturnsLastError(t *testing.T) {
 	t.Parallel()
 	n := 0
-	if err := poll(time.Second, func() error {
+	if err := Poll(time.Second, func() error {
 		n++
 		if n < 3 {
 			return fmt.Errorf("try %d", n)
@@ -124,7 +124,7 @@ func TestPollReturnsLastError(t *testing.T) {
 		t.Fatalf("poll = %v after %d tries, want nil after 3", err, n)
 	}
 	last := errors.New("still failing")
-	if err := poll(30*time.Millisecond, func() error { return last }); err != last {
+	if err := Poll(30*time.Millisecond, func() error { return last }); err != last {
 		t.Fatalf("poll = %v, want the last error", err)
 	}
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,15 +30,7 @@ type Process struct {
 // at t.Cleanup, and its output is logged if the test failed.
 func StartProcess(t TB, name string, bin string, args ...string) *Process {
 	t.Helper()
-	return StartProcessEnv(t, name, nil, bin, args...)
-}
-
-// StartProcessEnv is StartProcess with extra environment variables
-// ("KEY=value") added to the test's environment.
-func StartProcessEnv(t TB, name string, env []string, bin string, args ...string) *Process {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd := exec.Command(bin, args...) // nil Env: the test's environment
 	p := &Process{name: name, cmd: cmd, out: NewRingBuffer(processOutputBytes), exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	// Own process group so Kill also reaches anything it spawned; parent
@@ -106,4 +99,42 @@ func (p *Process) Exited() bool {
 	default:
 		return false
 	}
+}
+
+// waitReady polls probe until it returns nil, and fails the test early, with
+// the end of the output, when the process exits; kind names it in errors.
+func (p *Process) waitReady(t TB, timeout time.Duration, kind string, probe func() error) {
+	t.Helper()
+	Eventually(t, timeout, func() error {
+		if p.Exited() {
+			return fmt.Errorf("%s exited: %v\n%s", kind, p.Wait(0), tailLines(p.Logs(), logTailLines))
+		}
+		return probe()
+	})
+}
+
+var errExited = errors.New("process exited")
+
+// launch starts cmd and returns a channel closed once cmd has exited and
+// been waited for: for servers whose output goes elsewhere than a Process.
+func launch(cmd *exec.Cmd) (exited chan struct{}, err error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	exited = make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	return exited, nil
+}
+
+// awaitReady polls probe until it returns nil, and gives up at once with
+// errExited when exited is closed.
+func awaitReady(exited <-chan struct{}, timeout time.Duration, probe func() error) error {
+	return Poll(timeout, func() error {
+		select {
+		case <-exited:
+			return errExited
+		default:
+		}
+		return probe()
+	})
 }

@@ -15,7 +15,7 @@ import (
 // nobody may be reaping them if PID 1 is not an init.
 func killGroup(pgid int, timeout time.Duration) error {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	return poll(timeout, func() error {
+	return Poll(timeout, func() error {
 		live := liveGroupMembers(pgid)
 		if len(live) == 0 {
 			return nil

@@ -151,17 +151,9 @@ func launchSidecar(t testing.TB, cfg SidecarConfig, path string) *Sidecar {
 	return &Sidecar{Process: p, Config: cfg, ConfigPath: path}
 }
 
-// Restart starts a new sidecar process from the same config file (same
-// ports, same slot) and waits for it to be ready. The old one must have
-// exited (Kill it first).
-func (s *Sidecar) Restart(t testing.TB) *Sidecar {
-	t.Helper()
-	n := s.Relaunch(t)
-	n.WaitReady(t, sidecarReadyTimeout)
-	return n
-}
-
-// Relaunch is Restart without waiting: for tests that act while it starts.
+// Relaunch starts a new sidecar process from the same config file (same
+// ports, same slot) without waiting for it to be ready. The old one must
+// have exited (Kill it first).
 func (s *Sidecar) Relaunch(t testing.TB) *Sidecar {
 	t.Helper()
 	if !s.Exited() {
@@ -173,20 +165,18 @@ func (s *Sidecar) Relaunch(t testing.TB) *Sidecar {
 // WaitReady polls /readyz; it fails the test early when the process exits.
 func (s *Sidecar) WaitReady(t testing.TB, timeout time.Duration) {
 	t.Helper()
-	Eventually(t, timeout, func() error {
-		if s.Exited() {
-			return fmt.Errorf("sidecar exited: %v\n%s", s.Wait(0), tailLines(s.Logs(), logTailLines))
-		}
-		return s.Ready()
-	})
+	s.waitReady(t, timeout, "sidecar", s.Ready)
 	if s.Exited() {
 		t.Fatalf("sidecar exited before it was ready:\n%s", tailLines(s.Logs(), logTailLines))
 	}
 }
 
 // Ready is one /readyz probe: nil when the sidecar says it is ready.
-func (s *Sidecar) Ready() error {
-	body, code, err := httpGet("http://" + s.Config.HTTPListen + "/readyz")
+func (s *Sidecar) Ready() error { return readyz(s.Config.HTTPListen) }
+
+// readyz is one probe of a cachesync process's /readyz on httpAddr.
+func readyz(httpAddr string) error {
+	body, code, err := HTTPGet("http://" + httpAddr + "/readyz")
 	if err != nil {
 		return err
 	}
@@ -200,7 +190,7 @@ func (s *Sidecar) Ready() error {
 // regions' summaries.
 func (s *Sidecar) View() (region.StatusView, error) {
 	var v region.StatusView
-	body, code, err := httpGet("http://" + s.Config.HTTPListen + "/api/status")
+	body, code, err := HTTPGet("http://" + s.Config.HTTPListen + "/api/status")
 	if err != nil {
 		return v, err
 	}
@@ -221,7 +211,9 @@ func (s *Sidecar) Status() (region.NodeStatus, error) {
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}
 
-func httpGet(url string) ([]byte, int, error) {
+// HTTPGet fetches url with a short timeout and returns the body (at most
+// 4 MiB) and the status code.
+func HTTPGet(url string) ([]byte, int, error) {
 	resp, err := httpClient.Get(url)
 	if err != nil {
 		return nil, 0, err

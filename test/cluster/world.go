@@ -24,7 +24,6 @@ type RegionSpec struct {
 	// one the sidecar dials (a TCPProxy), so a test can cut the sidecar off
 	// memcached while readers still reach it.
 	SidecarMemcached func(real string) string
-	Invalidate       string
 	Join             []string
 	Tables           map[string][]string
 }
@@ -50,8 +49,7 @@ func StartRegion(t testing.TB, spec RegionSpec) *Region {
 	}
 	r.Sidecar = StartSidecar(t, SidecarConfig{
 		Region: spec.Name, Node: spec.Name + "-1", Source: spec.Source, Replica: spec.Replica,
-		Servers: []string{sidecarMC}, Invalidate: spec.Invalidate,
-		StatusInterval: 100 * time.Millisecond, HeartbeatInterval: 200 * time.Millisecond,
+		Servers: []string{sidecarMC}, StatusInterval: 100 * time.Millisecond, HeartbeatInterval: 200 * time.Millisecond,
 		Join: spec.Join, Tables: spec.Tables,
 	})
 	r.ProxyAddr = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
@@ -64,22 +62,23 @@ func StartRegion(t testing.TB, spec RegionSpec) *Region {
 // any sidecar-side TCPProxy), on the region's fixed addresses.
 func (r *Region) startProxy(t testing.TB) {
 	t.Helper()
-	r.Proxy = StartProcess(t, r.Spec.Name+"-proxy", Binary(t), "proxy",
-		"--listen", r.ProxyAddr, "--backends", r.MC.Addr(), "--http", r.ProxyHTTP,
+	r.Proxy = StartProxy(t, r.Spec.Name+"-proxy", r.ProxyAddr, r.ProxyHTTP, r.MC.Addr(),
 		"--region", r.Spec.Name, "--node", r.Spec.Name+"-1", "--join", r.Sidecar.Config.ClusterBind)
-	Eventually(t, 30*time.Second, func() error {
-		if r.Proxy.Exited() {
-			return fmt.Errorf("proxy exited: %v\n%s", r.Proxy.Wait(0), tailLines(r.Proxy.Logs(), logTailLines))
-		}
-		body, code, err := httpGet("http://" + r.ProxyHTTP + "/readyz")
-		if err != nil {
-			return err
-		}
-		if code != 200 {
-			return fmt.Errorf("proxy not ready: %d %s", code, body)
-		}
-		return nil
-	})
+}
+
+// proxyReadyTimeout bounds a proxy's start: it only needs its backends.
+const proxyReadyTimeout = 30 * time.Second
+
+// StartProxy runs `cachesync proxy` serving listen, with its HTTP endpoints
+// on httpAddr, on the memcached servers backends (host:port,host:port) and
+// the extra arguments, and waits until its /readyz says ready. It is killed
+// at t.Cleanup.
+func StartProxy(t TB, name, listen, httpAddr, backends string, extra ...string) *Process {
+	t.Helper()
+	args := append([]string{"proxy", "--listen", listen, "--backends", backends, "--http", httpAddr}, extra...)
+	p := StartProcess(t, name, Binary(t), args...)
+	p.waitReady(t, proxyReadyTimeout, "proxy", func() error { return readyz(httpAddr) })
+	return p
 }
 
 // RestartProxy SIGKILLs the proxy and starts a new one on the same address.
@@ -90,15 +89,11 @@ func (r *Region) RestartProxy(t testing.TB) {
 }
 
 // RestartSidecar SIGKILLs the sidecar and starts it again from the same
-// config; wait says whether to wait for it to be ready.
-func (r *Region) RestartSidecar(t testing.TB, wait bool) {
+// config, without waiting for it to be ready (Sidecar.WaitReady does).
+func (r *Region) RestartSidecar(t testing.TB) {
 	t.Helper()
 	r.Sidecar.Kill()
-	if wait {
-		r.Sidecar = r.Sidecar.Restart(t)
-	} else {
-		r.Sidecar = r.Sidecar.Relaunch(t)
-	}
+	r.Sidecar = r.Sidecar.Relaunch(t)
 }
 
 // Slot is the region's replication slot name (the binary's default).
@@ -163,6 +158,29 @@ func (p *Postgres) WaitConfirmed(t testing.TB, db, slot, lsn string, timeout tim
 		}
 		return nil
 	})
+}
+
+// WaitSlotInactive polls until no walsender serves slot on p, so that its
+// confirmed LSN can no longer move. A missing slot counts as not inactive.
+func (p *Postgres) WaitSlotInactive(t TB, db, slot string, timeout time.Duration) {
+	t.Helper()
+	Eventually(t, timeout, func() error {
+		active, err := p.queryString(db, "SELECT coalesce((SELECT active::text FROM pg_replication_slots WHERE slot_name = $1), 'missing')", slot)
+		if err != nil {
+			return err
+		}
+		if active != "false" {
+			return fmt.Errorf("slot %s active = %s", slot, active)
+		}
+		return nil
+	})
+}
+
+// InsertLSN is the primary p's current WAL insert position ("now"): at or
+// after the end of every transaction that has committed.
+func (p *Postgres) InsertLSN(t TB, db string) string {
+	t.Helper()
+	return p.QueryString(t, db, "SELECT pg_current_wal_insert_lsn()::text")
 }
 
 // WaitReplayed polls until the replica p has replayed lsn.

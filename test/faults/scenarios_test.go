@@ -14,20 +14,21 @@ const (
 )
 
 // scenario injects one fault while the load runs; it returns a description
-// of what it injected.
+// of what it injected. prepare, if set, runs before the load starts.
 type scenario struct {
-	name   string
-	inject func(t *testing.T, w *world) string
+	name    string
+	prepare func(t *testing.T, w *world)
+	inject  func(t *testing.T, w *world) string
 }
 
 var scenarios = []scenario{
-	{"sidecar-sigkill-backlog", func(t *testing.T, w *world) string {
+	{name: "sidecar-sigkill-backlog", prepare: func(t *testing.T, w *world) { w.fillBulk(t) }, inject: func(t *testing.T, w *world) string {
 		w.pg.ExecDB(t, "app", "UPDATE bulk SET version = version + 1")
 		w.pg.ExecDB(t, "app", "UPDATE bulk SET version = version + 1")
 		kills := 0
 		for i := 0; i < 3; i++ {
 			for _, r := range w.regions {
-				r.RestartSidecar(w.lifetime(t), false)
+				r.RestartSidecar(w.lifetime(t))
 				kills++
 			}
 			for _, r := range w.regions {
@@ -37,37 +38,37 @@ var scenarios = []scenario{
 		}
 		return fmt.Sprintf("3 bulk updates of %d rows, %d SIGKILLs of sidecars during the backlog", bulkRows, kills)
 	}},
-	{"memcached-restart", func(t *testing.T, w *world) string {
+	{name: "memcached-restart", inject: func(t *testing.T, w *world) string {
 		w.east.MC.Kill(t)
 		pause(nil, time.Second)
 		w.east.MC.Restart(t)
 		return "east memcached SIGKILLed, restarted empty after 1s"
 	}},
-	{"memcached-unreachable-from-sidecar", func(t *testing.T, w *world) string {
+	{name: "memcached-unreachable-from-sidecar", inject: func(t *testing.T, w *world) string {
 		x := w.sidecarToMC["west"]
 		x.Cut()
 		pause(nil, 10*time.Second)
 		x.Heal()
 		return "west sidecar cut off its memcached for 10s (readers unaffected)"
 	}},
-	{"primary-restart", func(t *testing.T, w *world) string {
+	{name: "primary-restart", inject: func(t *testing.T, w *world) string {
 		w.pg.Stop(t)
 		w.pg.Start(t)
 		return "primary stopped (fast) and started"
 	}},
-	{"replica-restart", func(t *testing.T, w *world) string {
+	{name: "replica-restart", inject: func(t *testing.T, w *world) string {
 		w.replica.Stop(t)
 		pause(nil, 2*time.Second)
 		w.replica.Start(t)
 		return "replica stopped for 2s and started"
 	}},
-	{"replica-delayed", func(t *testing.T, w *world) string {
+	{name: "replica-delayed", inject: func(t *testing.T, w *world) string {
 		setApplyDelay(t, w, "2s")
 		pause(nil, 6*time.Second)
 		setApplyDelay(t, w, "0")
 		return "replica recovery_min_apply_delay=2s for 6s of load"
 	}},
-	{"region-cutoff", func(t *testing.T, w *world) string {
+	{name: "region-cutoff", inject: func(t *testing.T, w *world) string {
 		w.westToPrimary.Cut()
 		w.replicaToPrimary.Cut()
 		pause(nil, 30*time.Second)
@@ -75,7 +76,7 @@ var scenarios = []scenario{
 		w.replicaToPrimary.Heal()
 		return "west sidecar and replica cut off from the primary for 30s"
 	}},
-	{"proxy-restart", func(t *testing.T, w *world) string {
+	{name: "proxy-restart", inject: func(t *testing.T, w *world) string {
 		w.west.RestartProxy(w.lifetime(t))
 		w.east.RestartProxy(w.lifetime(t))
 		return "west and east proxies SIGKILLed mid-load (leases outstanding) and restarted"
@@ -103,8 +104,8 @@ func TestFaults(t *testing.T) {
 	var results []result
 	for _, sc := range scenarios {
 		ok := t.Run(sc.name, func(t *testing.T) {
-			if sc.name == "sidecar-sigkill-backlog" {
-				w.fillBulk(t)
+			if sc.prepare != nil {
+				sc.prepare(t, w)
 			}
 			l := startLoad(t, w)
 			pause(nil, loadBefore)
@@ -112,7 +113,7 @@ func TestFaults(t *testing.T) {
 			pause(nil, loadAfter)
 			l.stopWrites()
 			w.quiesce(t)
-			unresolved := l.finish(t)
+			unresolved := l.finish()
 			res := result{scenario: sc.name, injected: injected, ops: l.ops(), p99: map[string]time.Duration{}, max: map[string]time.Duration{}, unresolved: unresolved}
 			for _, wt := range l.watchers {
 				s := wt.st.Summary()

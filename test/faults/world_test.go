@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,7 +72,7 @@ func newWorld(t *testing.T) *world {
 // and every region has confirmed it: every invalidation has been delivered.
 func (w *world) quiesce(t *testing.T) {
 	t.Helper()
-	lsn := w.pg.QueryString(t, "app", "SELECT pg_current_wal_insert_lsn()::text")
+	lsn := w.pg.InsertLSN(t, "app")
 	w.replica.WaitReplayed(t, "app", lsn, 90*time.Second)
 	for _, r := range w.regions {
 		w.pg.WaitConfirmed(t, "app", r.Slot(), lsn, 90*time.Second)
@@ -108,11 +109,8 @@ func (w *world) check(t *testing.T) int {
 // invalidation of the backlog then shows as an inconsistent key.
 func (w *world) fillBulk(t *testing.T) {
 	t.Helper()
-	versions := map[int]string{}
 	rows := w.pg.QueryString(t, "app", "SELECT string_agg(id || '|' || version, ',' ORDER BY id) FROM bulk")
-	for i, v := range splitComma(rows) {
-		versions[i+1] = v
-	}
+	versions := strings.Split(rows, ",") // ids are 1..bulkRows: id's row is versions[id-1]
 	for _, r := range w.regions {
 		c, err := net.Dial("tcp", r.MC.Addr())
 		if err != nil {
@@ -120,7 +118,7 @@ func (w *world) fillBulk(t *testing.T) {
 		}
 		bw := bufio.NewWriter(c)
 		for id := 1; id <= bulkRows; id++ {
-			v := versions[id]
+			v := versions[id-1]
 			fmt.Fprintf(bw, "set bulk:%d 0 0 %d noreply\r\n%s\r\n", id, len(v), v)
 		}
 		bw.WriteString("mn\r\n")
@@ -133,18 +131,6 @@ func (w *world) fillBulk(t *testing.T) {
 			t.Fatalf("fill bulk in %s: %q %v", r.Spec.Name, line, err)
 		}
 	}
-}
-
-func splitComma(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return out
 }
 
 func (w *world) lifetime(t *testing.T) worldLifetime { return worldLifetime{T: t, suite: w.suite} }

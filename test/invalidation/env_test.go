@@ -1,7 +1,6 @@
 package invalidation
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +57,7 @@ func (e *env) exec(t testing.TB, sql string, args ...any) {
 // transaction that has committed.
 func (e *env) insertLSN(t testing.TB) lsn {
 	t.Helper()
-	return mustLSN(t, e.pg.QueryString(t, db, "SELECT pg_current_wal_insert_lsn()::text"))
+	return mustLSN(t, e.pg.InsertLSN(t, db))
 }
 
 // confirmed is the slot's confirmed_flush_lsn (0 when the slot is missing).
@@ -72,24 +71,14 @@ func (e *env) confirmed(t testing.TB) lsn {
 // change before l has then been delivered to memcached.
 func (e *env) waitConfirmed(t testing.TB, l lsn, timeout time.Duration) {
 	t.Helper()
-	cluster.Eventually(t, timeout, func() error {
-		if c := e.confirmed(t); c < l {
-			return fmt.Errorf("slot %s confirmed %s, waiting for %s", slot, c, l)
-		}
-		return nil
-	})
+	e.pg.WaitConfirmed(t, db, slot, l.String(), timeout)
 }
 
 // waitSlotInactive waits until no walsender serves the slot, so that its
 // confirmed LSN can no longer move.
 func (e *env) waitSlotInactive(t testing.TB) {
 	t.Helper()
-	cluster.Eventually(t, 30*time.Second, func() error {
-		if a := e.pg.QueryString(t, db, "SELECT active::text FROM pg_replication_slots WHERE slot_name = $1", slot); a != "false" {
-			return fmt.Errorf("slot %s active = %s", slot, a)
-		}
-		return nil
-	})
+	e.pg.WaitSlotInactive(t, db, slot, 30*time.Second)
 }
 
 // createSlot makes the publication and the slot before a backlog is

@@ -2,8 +2,6 @@ package proxy
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -13,38 +11,51 @@ import (
 	"github.com/cachesync/cachesync/test/cluster"
 )
 
-var gomaxprocsRe = regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads (\d+)$`)
+var (
+	gomaxprocsRe = regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads (\d+)$`)
+	membersRe    = regexp.MustCompile(`(?m)^cachesync_cluster_members`)
+)
+
+// startProxy starts the proxy binary on mc with args and returns its HTTP
+// address once it is ready.
+func startProxy(t *testing.T, mc *cluster.Memcached, args ...string) (*cluster.Process, string) {
+	t.Helper()
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t))
+	listen := fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t))
+	return cluster.StartProxy(t, "proxy", listen, httpAddr, mc.Addr(), args...), httpAddr
+}
+
+// scrape polls the proxy's /metrics until re matches it, and returns the
+// match and its groups.
+func scrape(t *testing.T, p *cluster.Process, httpAddr string, re *regexp.Regexp) [][]byte {
+	t.Helper()
+	var m [][]byte
+	cluster.Eventually(t, 30*time.Second, func() error {
+		if p.Exited() {
+			return fmt.Errorf("proxy exited:\n%s", p.Logs())
+		}
+		body, code, err := cluster.HTTPGet("http://" + httpAddr + "/metrics")
+		if err != nil {
+			return err
+		}
+		if m = re.FindSubmatch(body); m == nil {
+			return fmt.Errorf("no match for %s in /metrics (status %d)", re, code)
+		}
+		return nil
+	})
+	return m
+}
 
 // gomaxprocs starts the proxy binary with args and reads its GOMAXPROCS from
 // its /metrics.
 func gomaxprocs(t *testing.T, mc *cluster.Memcached, args ...string) int {
 	t.Helper()
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t))
-	listen := fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t))
-	args = append([]string{"proxy", "--listen", listen, "--backends", mc.Addr(), "--http", httpAddr}, args...)
-	p := cluster.StartProcess(t, "proxy", cluster.Binary(t), args...)
+	p, httpAddr := startProxy(t, mc, args...)
 	defer p.Kill()
-	var n int
-	cluster.Eventually(t, 30*time.Second, func() error {
-		if p.Exited() {
-			return fmt.Errorf("proxy exited:\n%s", p.Logs())
-		}
-		res, err := http.Get("http://" + httpAddr + "/metrics")
-		if err != nil {
-			return err
-		}
-		defer res.Body.Close()
-		body, err := io.ReadAll(res.Body)
-		if err != nil {
-			return err
-		}
-		m := gomaxprocsRe.FindSubmatch(body)
-		if m == nil {
-			return fmt.Errorf("no go_sched_gomaxprocs_threads in /metrics (status %d)", res.StatusCode)
-		}
-		n, err = strconv.Atoi(string(m[1]))
-		return err
-	})
+	n, err := strconv.Atoi(string(scrape(t, p, httpAddr, gomaxprocsRe)[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return n
 }
 
@@ -61,4 +72,12 @@ func TestProxySchedulerThreads(t *testing.T) {
 	if n, want := gomaxprocs(t, mc, "--procs", "0"), runtime.GOMAXPROCS(0); n != want {
 		t.Errorf("--procs 0: GOMAXPROCS %d, want Go's default here, %d", n, want)
 	}
+}
+
+// A proxy is a member of the fleet, and its /metrics shows the fleet as it
+// sees it, as a sidecar's does.
+func TestProxyClusterMetrics(t *testing.T) {
+	mc := cluster.StartMemcached(t)
+	p, httpAddr := startProxy(t, mc)
+	scrape(t, p, httpAddr, membersRe)
 }

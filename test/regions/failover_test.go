@@ -56,7 +56,7 @@ func TestSidecarFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	end := pg.QueryString(t, "app", "SELECT pg_current_wal_insert_lsn()::text")
+	end := pg.InsertLSN(t, "app")
 
 	a.Kill()
 	killed := time.Now()

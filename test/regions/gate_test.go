@@ -47,7 +47,7 @@ func TestTwoRegions(t *testing.T) {
 
 	t.Run("gate", func(t *testing.T) {
 		ops := runWorkload(t, pg, regions, 600)
-		lsn := pg.QueryString(t, "app", "SELECT pg_current_wal_insert_lsn()::text")
+		lsn := pg.InsertLSN(t, "app")
 		// Quiescence: the replica has replayed everything and every region
 		// has confirmed it (so every invalidation was delivered after the
 		// gate let it through). Readers keep reading until then: that is
@@ -131,7 +131,7 @@ func TestTwoRegions(t *testing.T) {
 			return nil
 		})
 		pg.ExecDB(t, "app", "UPDATE items SET version = version + 1")
-		lsn := pg.QueryString(t, "app", "SELECT pg_current_wal_insert_lsn()::text")
+		lsn := pg.InsertLSN(t, "app")
 		pg.WaitConfirmed(t, "app", east.Slot(), lsn, time.Minute)
 		pg.WaitConfirmed(t, "app", west.Slot(), lsn, time.Minute)
 		cluster.Eventually(t, 20*time.Second, func() error {

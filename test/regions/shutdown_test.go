@@ -31,7 +31,7 @@ func TestPrimaryShutdownWhileReplicaDown(t *testing.T) {
 
 	replica.Stop(t)
 	pg.ExecDB(t, "app", "UPDATE items SET version = 1")
-	end := pg.QueryString(t, "app", "SELECT pg_current_wal_insert_lsn()::text")
+	end := pg.InsertLSN(t, "app")
 	cluster.Eventually(t, 10*time.Second, func() error {
 		st, err := west.Status()
 		if err != nil {
