@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cachesync/cachesync/invalidator/keys"
+	"github.com/cachesync/cachesync/lease/keys"
 	"github.com/cachesync/cachesync/lease/ring"
 	"github.com/cachesync/cachesync/replication"
 	"github.com/prometheus/client_golang/prometheus"

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/cachesync/cachesync/invalidator/keys"
+	"github.com/cachesync/cachesync/lease/keys"
 	"github.com/cachesync/cachesync/replication"
 	"go.uber.org/zap"
 )

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"unsafe"
 
-	"github.com/cachesync/cachesync/invalidator/keys"
+	"github.com/cachesync/cachesync/lease/keys"
 	"github.com/cachesync/cachesync/replication"
 )
 

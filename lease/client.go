@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cachesync/cachesync/invalidator/keys"
+	"github.com/cachesync/cachesync/lease/keys"
 	"github.com/cachesync/cachesync/lease/memproto"
 )
 

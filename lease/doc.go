@@ -12,7 +12,7 @@
 //     never overwrite a newer invalidation (promise 2).
 //   - A fill that fails gives its lease back (lease-release), so the next
 //     reader refills at once instead of after the proxy's lease_ttl.
-//   - GetOrFillKey renders keys with invalidator/keys.Render, the function
+//   - GetOrFillKey renders keys with lease/keys.Render, the function
 //     the invalidator uses, so readers and invalidations agree on keys.
 //   - Connections are pooled; a connection that saw any error is dropped.
 package lease

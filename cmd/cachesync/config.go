@@ -14,7 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cachesync/cachesync/invalidator"
-	"github.com/cachesync/cachesync/invalidator/keys"
+	"github.com/cachesync/cachesync/lease/keys"
 	"github.com/cachesync/cachesync/lease/proxy"
 	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/replication"

@@ -3,7 +3,7 @@
 //
 // Guarantees:
 //   - Check compares every key that a configured table's rows render to (with
-//     invalidator/keys.Render, routed with lease/ring exactly as the sidecar
+//     lease/keys.Render, routed with lease/ring exactly as the sidecar
 //     routes it) with the value the app would cache for that row. A cached
 //     value that differs and is not marked stale is counted as inconsistent;
 //     stale, missing and pending-fill keys are counted, never failed.
