@@ -30,6 +30,10 @@ type Config struct {
 	// HTTPListen is the HTTP address. Port 0 picks a free port. Empty: no
 	// HTTP server.
 	HTTPListen string
+	// PProf serves /debug/pprof/ on HTTPListen. Off by default: profiles
+	// and goroutine dumps are for whoever may debug the node, not for
+	// whoever can reach the dashboard.
+	PProf bool
 
 	// Status returns this node's current status. It is called every
 	// StatusInterval and by /api/status, so it must be cheap and safe to

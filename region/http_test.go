@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-func newHTTPTestNode(t *testing.T, ready func() error) (*Node, *httptest.Server) {
+func newHTTPTestNode(t *testing.T, ready func() error, opts ...func(*Config)) (*Node, *httptest.Server) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	cfg := DefaultConfig()
@@ -21,6 +21,9 @@ func newHTTPTestNode(t *testing.T, ready func() error) (*Node, *httptest.Server)
 	cfg.Status = func() NodeStatus { return NodeStatus{Active: true, Healthy: true, QueueDepth: 3} }
 	cfg.Ready = ready
 	cfg.Gatherer, cfg.Registerer = reg, reg
+	for _, o := range opts {
+		o(&cfg)
+	}
 	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +126,7 @@ func TestHTTPPageIsSelfContained(t *testing.T) {
 	}
 }
 
-func TestHTTPMetricsAndPprof(t *testing.T) {
+func TestHTTPMetrics(t *testing.T) {
 	n, srv := newHTTPTestNode(t, nil)
 	n.metrics.observe([]Member{{State: StateAlive}, {State: StateDead}}, []RegionSummary{{Region: "west", Health: HealthBehind}})
 	_, body := get(t, srv.URL+"/metrics")
@@ -132,7 +135,22 @@ func TestHTTPMetricsAndPprof(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if res, body := get(t, srv.URL+"/debug/pprof/"); res.StatusCode != 200 || !strings.Contains(body, "goroutine") {
-		t.Fatalf("pprof: %d", res.StatusCode)
+}
+
+// TestHTTPPprofOnlyWhenAsked: profiles and goroutine dumps are served only
+// with PProf (http.pprof: true).
+func TestHTTPPprofOnlyWhenAsked(t *testing.T) {
+	_, off := newHTTPTestNode(t, nil)
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/cmdline", "/debug/pprof/symbol"} {
+		if res, body := get(t, off.URL+path); res.StatusCode != http.StatusNotFound || strings.Contains(body, "goroutine") {
+			t.Errorf("without PProf, %s: %d", path, res.StatusCode)
+		}
+	}
+	_, on := newHTTPTestNode(t, nil, func(c *Config) { c.PProf = true })
+	if res, body := get(t, on.URL+"/debug/pprof/"); res.StatusCode != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Fatalf("with PProf, /debug/pprof/: %d", res.StatusCode)
+	}
+	if res, body := get(t, on.URL+"/debug/pprof/goroutine?debug=1"); res.StatusCode != http.StatusOK || !strings.Contains(body, "goroutine profile") {
+		t.Fatalf("with PProf, goroutine dump: %d %.80s", res.StatusCode, body)
 	}
 }

@@ -7,6 +7,8 @@ import (
 
 	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
+
+	"github.com/cachesync/cachesync/cmd/config"
 )
 
 // TestAlertRulesUseExportedMetrics keeps deploy/prometheus honest: every
@@ -34,7 +36,7 @@ memcache: {servers: [127.0.0.1:1]}
 tables: {public.users: {keys: ["user:{id}"]}}
 proxy: {listen: "127.0.0.1:0"}
 `
-	cfg, err := parseConfig("alerts", []byte(y), "sidecar")
+	cfg, err := config.Parse("alerts", []byte(y), config.RoleSidecar)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/invalidator/audit"
 )
 
@@ -24,7 +25,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfigFlag(fs, *path, "sidecar")
+	cfg, err := loadConfigFlag(fs, *path, config.RoleSidecar)
 	if err != nil {
 		return err
 	}
@@ -52,15 +53,15 @@ func auditConfig(cfg Config, dsn string, examples int, stderr io.Writer) (audit.
 	a := audit.DefaultConfig()
 	a.DSN = dsn
 	if a.DSN == "" {
-		a.DSN = cfg.Postgres.Replica
+		a.DSN = cfg.Postgres[0].Replica
 	}
 	if a.DSN == "" {
-		a.DSN = cfg.Postgres.Source
+		a.DSN = cfg.Postgres[0].Source
 	}
 	a.Servers, a.Hash, a.MaxExamples = cfg.Memcache.Servers, cfg.Memcache.Hash, examples
 	a.Tables = map[string][]string{}
 	values := map[string]string{}
-	for _, name := range cfg.tableNames() {
+	for _, name := range config.TableNames(cfg.Tables) {
 		t := cfg.Tables[name]
 		if t.Value == "" {
 			fmt.Fprintf(stderr, "check: skipping %s: no tables.%s.value says what the app caches\n", name, name)

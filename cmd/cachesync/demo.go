@@ -135,7 +135,7 @@ func (d *demo) run(ctx context.Context, httpPort int) error {
 	d.say("dashboard: http://%s/%s", eastHTTP, note)
 	for _, r := range d.regions {
 		from := "the primary"
-		if r.sidecar.Postgres.Replica != "" {
+		if r.sidecar.Postgres[0].Replica != "" {
 			from = "the replica"
 		}
 		d.say("region %s: proxy %s (app reads %s), sidecar dashboard http://%s/", r.name, r.proxyAddr, from, r.httpAddr)

@@ -41,7 +41,7 @@ type staleChecker struct {
 func newStaleChecker(work *demoWorkload, primary *pgxpool.Pool, primaryDSN string, regions []*demoRegion) *staleChecker {
 	c := &staleChecker{work: work, primary: primary, primaryDSN: primaryDSN, regions: regions}
 	for _, r := range regions {
-		c.slots = append(c.slots, r.sidecar.Postgres.Slot)
+		c.slots = append(c.slots, r.sidecar.Postgres[0].Slot)
 	}
 	return c
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cachesync/cachesync/cmd/config"
 )
 
 // demoRegion is one region of the demo: where its app reads from, and the
@@ -42,10 +44,10 @@ func (f demoNodeFiles) writeConfigs(dir string) (sidecar, proxy Config, err erro
 	if err := os.WriteFile(proxyPath, []byte(f.yaml(f.proxyGossip, "")), 0o644); err != nil {
 		return Config{}, Config{}, fmt.Errorf("write %s: %w", proxyPath, err)
 	}
-	if sidecar, err = loadConfig(sidecarPath, "sidecar"); err != nil {
+	if sidecar, err = config.Load(sidecarPath, config.RoleSidecar); err != nil {
 		return Config{}, Config{}, err
 	}
-	if proxy, err = loadConfig(proxyPath, "proxy"); err != nil {
+	if proxy, err = config.Load(proxyPath, config.RoleProxy); err != nil {
 		return Config{}, Config{}, err
 	}
 	return sidecar, proxy, nil

@@ -6,9 +6,11 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/lease/proxy"
 	"github.com/cachesync/cachesync/region"
 )
@@ -37,14 +39,14 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 		return errUsage
 	case *path != "":
 		var err error
-		if cfg, err = loadConfig(*path, "proxy"); err != nil {
+		if cfg, err = config.Load(*path, config.RoleProxy); err != nil {
 			return err
 		}
 		if *httpListen != "" {
 			cfg.HTTP.Listen = *httpListen
 		}
 	case *listen != "" && *backends != "":
-		cfg = defaultConfig()
+		cfg = config.Default()
 		cfg.Region = *regionName
 		if _, port, err := net.SplitHostPort(*listen); err == nil && *node == "" {
 			// Several flag-configured proxies on one host must not share a
@@ -54,13 +56,12 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 		if *node != "" {
 			cfg.Node = *node
 		}
-		cfg.Proxy.Listen, cfg.Memcache.Servers = *listen, splitList(*backends)
+		cfg.Proxy.Listen, cfg.Memcache.Servers = *listen, config.SplitList(*backends)
 		cfg.Memcache.Hash, cfg.Proxy.AllowFlush = *hash, *allowFlush
 		cfg.HTTP.Listen = *httpListen
 		cfg.Cluster.Bind = "127.0.0.1:0"
-		y := fmt.Sprintf("region: %s\nmemcache: {servers: [%s], hash: %s}\n", *regionName, *backends, *hash)
-		if _, err := parseConfig("--backends", []byte(y), "proxy"); err != nil {
-			return err
+		if err := cfg.Check(config.RoleProxy); err != nil {
+			return fmt.Errorf("flags: %w", err)
 		}
 	default:
 		fmt.Fprintln(stderr, "proxy needs --config FILE, or --listen ADDR and --backends A,B")
@@ -70,7 +71,7 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 		cfg.Cluster.Bind = *bind
 	}
 	if *join != "" {
-		cfg.Cluster.Join = splitList(*join)
+		cfg.Cluster.Join = config.SplitList(*join)
 	}
 	if *procs >= 0 {
 		cfg.Proxy.Procs = *procs
@@ -93,12 +94,12 @@ func newProxyPart(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	pc.Listen = cfg.Proxy.Listen
 	pc.Servers = cfg.Memcache.Servers
 	pc.Hash = cfg.Memcache.Hash
-	pc.LeaseTTL = cfg.Proxy.LeaseTTL
-	pc.HotMissWait = cfg.Proxy.HotMissWait
+	pc.LeaseTTL = time.Duration(cfg.Proxy.LeaseTTL)
+	pc.HotMissWait = time.Duration(cfg.Proxy.HotMissWait)
 	pc.AllowFlush = cfg.Proxy.AllowFlush
 	pc.MaxConns = cfg.Proxy.MaxConns
-	pc.IdleTimeout = cfg.Proxy.IdleTimeout
-	pc.MaxItemSize = cfg.Proxy.MaxItemSize
+	pc.IdleTimeout = time.Duration(cfg.Proxy.IdleTimeout)
+	pc.MaxItemSize = int(cfg.Proxy.MaxItemSize)
 	pc.Logger = log.Named("proxy")
 	pc.Registerer = m.reg
 	srv, err := proxy.New(pc)

@@ -67,7 +67,10 @@ func serve(ctx context.Context, log *zap.Logger, cfg Config, role string,
 	rcfg.Region, rcfg.Node, rcfg.Role = cfg.Region, name, role
 	rcfg.Bind, rcfg.Join, rcfg.KeyFile = cfg.Cluster.Bind, cfg.Cluster.Join, cfg.Cluster.KeyFile
 	rcfg.HTTPListen = cfg.HTTP.Listen
-	rcfg.RetainedWALWarnBytes = cfg.Postgres.RetainedWALWarnBytes
+	if len(cfg.Postgres) > 0 {
+		rcfg.RetainedWALWarnBytes = int64(cfg.Postgres[0].RetainedWALWarnBytes)
+	}
+	rcfg.PProf = cfg.HTTP.PProf
 	rcfg.Gatherer, rcfg.Registerer = m.reg, m.reg
 	rcfg.Logger = log.Named("region")
 	rcfg.Ready = p.ready

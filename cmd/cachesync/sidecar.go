@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/invalidator"
 	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/replication"
@@ -23,9 +24,12 @@ func cmdSidecar(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfigFlag(fs, *path, "sidecar")
+	cfg, err := loadConfigFlag(fs, *path, config.RoleSidecar)
 	if err != nil {
 		return err
+	}
+	if len(cfg.Postgres) > 1 {
+		return fmt.Errorf("config %s: postgres lists %d sources; this build runs one source per sidecar", *path, len(cfg.Postgres))
 	}
 	return runRole(ctx, cfg, *dev, "sidecar", newSidecar)
 }
@@ -34,6 +38,7 @@ func cmdSidecar(ctx context.Context, args []string, stderr io.Writer) error {
 // HTTP. It owns the wiring only; each part keeps its own promises.
 type sidecar struct {
 	cfg     Config
+	src     config.Source
 	log     *zap.Logger
 	inv     *invalidator.Invalidator
 	stream  *replication.Stream
@@ -57,7 +62,8 @@ type streamAcker struct{ s *replication.Stream }
 func (a *streamAcker) Ack(end replication.LSN) { a.s.Ack(end) }
 
 func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
-	s := &sidecar{cfg: cfg, log: log, e2e: region.NewLagWindow(5 * time.Minute)}
+	s := &sidecar{cfg: cfg, src: cfg.Postgres[0], log: log, e2e: region.NewLagWindow(5 * time.Minute)}
+	src := s.src
 	acker := &streamAcker{}
 
 	icfg := invalidator.DefaultConfig()
@@ -68,9 +74,9 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	icfg.Servers = cfg.Memcache.Servers
 	icfg.Hash = cfg.Memcache.Hash
 	icfg.Mode = cfg.Memcache.Invalidate
-	icfg.StaleTTL = cfg.Memcache.StaleTTL
+	icfg.StaleTTL = time.Duration(cfg.Memcache.StaleTTL)
 	icfg.BatchSize = cfg.Memcache.BatchSize
-	icfg.BatchDelay = cfg.Memcache.BatchDelay
+	icfg.BatchDelay = time.Duration(cfg.Memcache.BatchDelay)
 	icfg.Acker = acker
 	icfg.Logger = log
 	icfg.Registerer = m.reg
@@ -79,14 +85,14 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 			s.e2e.Add(done, done.Sub(sent))
 		}
 	}
-	if cfg.Postgres.Replica != "" {
+	if src.Replica != "" {
 		gc := invalidator.DefaultReplicaGateConfig()
-		gc.DSN, gc.Logger = cfg.Postgres.Replica, log
+		gc.DSN, gc.Logger = src.Replica, log
 		s.replica = invalidator.NewReplicaGate(gc)
 		s.gate = s.replica
 	} else {
 		gc := invalidator.DefaultPrimaryVisibilityConfig()
-		gc.DSN, gc.Logger = cfg.Postgres.Source, log
+		gc.DSN, gc.Logger = src.Source, log
 		s.gate = invalidator.NewPrimaryVisibility(gc)
 	}
 	icfg.Gate = s.gate
@@ -97,13 +103,13 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	s.inv = inv
 
 	rcfg := replication.DefaultConfig()
-	rcfg.DSN = cfg.Postgres.Source
-	rcfg.Slot = cfg.Postgres.Slot
-	rcfg.Publication = cfg.Postgres.Publication
+	rcfg.DSN = src.Source
+	rcfg.Slot = src.Slot
+	rcfg.Publication = src.Publication
 	for name := range cfg.Tables {
 		rcfg.Tables = append(rcfg.Tables, name)
 	}
-	rcfg.StatusInterval = cfg.Postgres.StatusInterval
+	rcfg.StatusInterval = time.Duration(src.StatusInterval)
 	rcfg.Logger = log.Named("replication")
 	rcfg.Registerer = m.reg
 	rcfg.OnNewSlot = s.onNewSlot
@@ -115,14 +121,14 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	s.stream = stream
 
 	mcfg := replication.MonitorConfig{
-		DSN: cfg.Postgres.Source, Slot: cfg.Postgres.Slot, Interval: time.Second,
-		WarnBytes: cfg.Postgres.RetainedWALWarnBytes, Logger: log.Named("slot"), Registerer: m.reg,
+		DSN: src.Source, Slot: src.Slot, Interval: time.Second,
+		WarnBytes: int64(src.RetainedWALWarnBytes), Logger: log.Named("slot"), Registerer: m.reg,
 		OnServerStopping: stream.Disconnect,
 	}
 	s.monitor = replication.NewMonitor(mcfg)
 	s.registerMetrics(m)
 	s.beats = replication.NewHeartbeater(replication.HeartbeatConfig{
-		DSN: cfg.Postgres.Source, Node: cfg.Node, Interval: cfg.Postgres.HeartbeatInterval, Logger: log.Named("heartbeat"),
+		DSN: src.Source, Node: cfg.Node, Interval: time.Duration(src.HeartbeatInterval), Logger: log.Named("heartbeat"),
 	})
 	return s, nil
 }
@@ -130,15 +136,15 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 // onNewSlot runs before a slot that had to be created is consumed: what
 // happened before it is unknown, so the region's cache cannot be trusted.
 func (s *sidecar) onNewSlot(ctx context.Context, reason string) error {
-	if !s.cfg.Postgres.FlushOnNewSlot {
+	if !s.src.FlushOnNewSlot {
 		s.log.Error("replication slot is new: invalidations before it are unknown and postgres.flush_on_new_slot is false, so the cache may hold stale values until their TTL",
-			zap.String("slot", s.cfg.Postgres.Slot), zap.String("reason", reason))
+			zap.String("slot", s.src.Slot), zap.String("reason", reason))
 		return nil
 	}
 	s.log.Warn("replication slot is new: flushing this region's memcached before consuming it",
-		zap.String("slot", s.cfg.Postgres.Slot), zap.String("reason", reason))
+		zap.String("slot", s.src.Slot), zap.String("reason", reason))
 	if err := s.inv.FlushAll(ctx); err != nil {
-		return fmt.Errorf("flush memcached for new slot %s: %w", s.cfg.Postgres.Slot, err)
+		return fmt.Errorf("flush memcached for new slot %s: %w", s.src.Slot, err)
 	}
 	return nil
 }
@@ -186,7 +192,7 @@ func (s *sidecar) checkCatalog(ctx context.Context) error {
 	delay := 100 * time.Millisecond
 	logged := false
 	for {
-		conn, err := pgx.Connect(ctx, s.cfg.Postgres.Source)
+		conn, err := pgx.Connect(ctx, s.src.Source)
 		if err == nil {
 			err = s.inv.CheckCatalog(ctx, conn)
 			conn.Close(context.Background())
@@ -289,7 +295,7 @@ func (s *sidecar) status() region.NodeStatus {
 	rs := s.replicaState()
 	ns := region.NodeStatus{
 		Active:              st.Streaming && !st.Standby,
-		Slot:                &region.SlotStatus{Name: st.Slot, ReceivedLSN: st.ReceivedLSN.String(), ConfirmedLSN: slot.ConfirmedLSN.String(), PrimaryLSN: slot.PrimaryLSN.String(), RetainedWALBytes: slot.RetainedBytes, WarnBytes: s.cfg.Postgres.RetainedWALWarnBytes, WALStatus: slot.WALStatus, Streaming: st.Streaming},
+		Slot:                &region.SlotStatus{Name: st.Slot, ReceivedLSN: st.ReceivedLSN.String(), ConfirmedLSN: slot.ConfirmedLSN.String(), PrimaryLSN: slot.PrimaryLSN.String(), RetainedWALBytes: slot.RetainedBytes, WarnBytes: int64(s.src.RetainedWALWarnBytes), WALStatus: slot.WALStatus, Streaming: st.Streaming},
 		E2ELag:              s.e2e.Stats(now),
 		InvalidationsPerSec: inv.InvalidationsPerSec,
 		QueueDepth:          inv.QueueDepth,
@@ -305,7 +311,7 @@ func (s *sidecar) status() region.NodeStatus {
 		ns.Problems = append(ns.Problems, err.Error())
 	}
 	if slot.Warn {
-		ns.Problems = append(ns.Problems, fmt.Sprintf("slot retains %d bytes of WAL (warn at %d)", slot.RetainedBytes, s.cfg.Postgres.RetainedWALWarnBytes))
+		ns.Problems = append(ns.Problems, fmt.Sprintf("slot retains %d bytes of WAL (warn at %d)", slot.RetainedBytes, s.src.RetainedWALWarnBytes))
 	}
 	ns.Healthy = len(ns.Problems) == 0 || (st.Standby && len(ns.Problems) == 1)
 	return ns
