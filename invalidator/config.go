@@ -76,6 +76,9 @@ type Config struct {
 	// replication.HeartbeatPrefix) has gone through the gate and delivery, with the
 	// emitting node, its send time and the time it was delivered.
 	OnHeartbeat func(node string, sent, invalidatedAt time.Time)
+	// Sampler, when set, is offered a sample of the rendered keys (see
+	// Sampler). May be nil.
+	Sampler Sampler
 	// Logger; nil means no logging.
 	Logger *zap.Logger
 	// Registerer for metrics; nil means no metrics.

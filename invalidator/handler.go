@@ -104,6 +104,7 @@ func (inv *Invalidator) addKey(r *relRules, c *replication.Change, tpl *keys.Tem
 		inv.keyError(r, c, tpl.String(), err)
 	case !slices.Contains(inv.keyBuf, key):
 		inv.keyBuf = append(inv.keyBuf, key)
+		inv.sample(r, t, key)
 	}
 }
 

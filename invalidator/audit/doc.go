@@ -1,5 +1,6 @@
 // Package audit checks a region's memcached against the database it is
-// filled from, and measures how long a region keeps serving an old value.
+// filled from, once (Check) or all the time (Monitor), and measures how
+// long a region keeps serving an old value.
 //
 // Guarantees:
 //   - Check compares every key that a configured table's rows render to (with
@@ -14,6 +15,19 @@
 //   - The report is only meaningful for a quiescent database (every region
 //     has confirmed the last LSN); on a live one a key changed between the
 //     row read and the cache read can show as inconsistent.
+//   - Monitor (the sidecar's, one per source, after Meta's Polaris) checks a
+//     Sample fraction of the keys the invalidator renders, After their
+//     transaction was delivered (the Acker's end LSN passed its commit), in
+//     the database the region reads. A stale or missing key is consistent
+//     (the next reader refills it). A live value that differs from the
+//     row's value template (or, without a template, a live key whose row is
+//     gone) is read again ConfirmAfter later, database first, and counted
+//     only when the row is unchanged and the cache still contradicts it.
+//     Keys that no longer belong to their row are skipped, never guessed.
+//   - The monitor never slows invalidation: Sampled and Offer do not block
+//     (a full queue drops the sample and counts it), it holds at most
+//     QueueSize samples, and its reads (one cache read and at most one
+//     query per check or confirmation) are capped at MaxPerSecond.
 //   - Staleness summarises observed windows (p50, p99, max) without keeping
 //     more than a bounded number of samples.
 package audit
