@@ -1,8 +1,31 @@
 package memproto
 
-import "bytes"
+import (
+	"bytes"
+	"math"
+)
 
 var noreplyToken = []byte("noreply")
+
+// valueLen reads a value length as memcached 1.6.18 does: strtol, then
+// truncated to 32 bits (safe_strtol stores a long into an int32_t), then
+// refused when negative or over INT_MAX - 2 (no room for the \r\n). So
+// 4294967295 and 2147483647 are bad command lines, answered at once, and
+// 4294967296 is 0.
+func valueLen(b []byte) (int, bool) {
+	v, ok := parseInt(b)
+	n := int32(v)
+	if !ok || n < 0 || n > math.MaxInt32-2 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// lastIsNoreply is memcached's set_noreply_maybe: the last token decides,
+// whatever the others say.
+func lastIsNoreply(t [][]byte) bool {
+	return len(t) > 2 && bytes.Equal(t[len(t)-1], noreplyToken)
+}
 
 // parseArgs validates the arguments of req like memcached 1.6.18's
 // process_command_ascii, whose token counts decide between ERROR and a
@@ -28,12 +51,12 @@ func parseArgs(req *Request) error {
 		if n != 5 && n != 6 {
 			return errUnknown
 		}
-		return parseStorage(req, n == 6)
+		return parseStorage(req)
 	case CmdCas, CmdLeaseSet:
 		if n != 6 && n != 7 {
 			return errUnknown
 		}
-		return parseStorage(req, n == 7)
+		return parseStorage(req)
 	case CmdDelete:
 		return parseDelete(req)
 	case CmdIncr, CmdDecr, CmdLeaseRelease:
@@ -42,7 +65,7 @@ func parseArgs(req *Request) error {
 		if n != 3 && n != 4 {
 			return errUnknown
 		}
-		req.Noreply = n == 4 && bytes.Equal(t[3], noreplyToken)
+		req.Noreply = lastIsNoreply(t)
 		if err := addKeys(req, t[1:2]); err != nil {
 			return err
 		}
@@ -59,7 +82,7 @@ func parseArgs(req *Request) error {
 		if n != 3 && n != 4 {
 			return errUnknown
 		}
-		req.Noreply = n == 4 && bytes.Equal(t[3], noreplyToken)
+		req.Noreply = lastIsNoreply(t)
 		if err := addKeys(req, t[1:2]); err != nil {
 			return err
 		}
@@ -106,12 +129,10 @@ func addKeys(req *Request, keys [][]byte) error {
 }
 
 // parseStorage handles "<cmd> <key> <flags> <exptime> <bytes> [cas] [noreply]".
-func parseStorage(req *Request, hasOptional bool) error {
+func parseStorage(req *Request) error {
 	t := req.Tokens
 	isCas := req.Cmd == CmdCas || req.Cmd == CmdLeaseSet
-	if hasOptional {
-		req.Noreply = bytes.Equal(t[len(t)-1], noreplyToken)
-	}
+	req.Noreply = lastIsNoreply(t)
 	if !ValidKey(t[1]) {
 		return errFormat
 	}
@@ -123,7 +144,7 @@ func parseStorage(req *Request, hasOptional bool) error {
 	}
 	flags, ok1 := parseUint(t[flagsAt])
 	_, ok2 := parseInt(t[expAt])
-	size, ok3 := parseInt(t[bytesAt])
+	size, ok3 := valueLen(t[bytesAt])
 	if !ok1 || !ok2 || !ok3 {
 		return errFormat
 	}
@@ -134,10 +155,7 @@ func parseStorage(req *Request, hasOptional bool) error {
 		}
 		req.Cas = c
 	}
-	if size < 0 || size > 1<<40 {
-		return errFormat
-	}
-	req.Flags, req.Bytes = uint32(flags), int(size)
+	req.Flags, req.Bytes = uint32(flags), size
 	return nil
 }
 
@@ -189,11 +207,11 @@ func parseMeta(req *Request) error {
 	}
 	req.Keys = append(req.Keys, key)
 	if req.Cmd == CmdMetaSet {
-		size, ok := parseInt(t[2])
-		if !ok || size < 0 || size > 1<<40 {
+		size, ok := valueLen(t[2])
+		if !ok {
 			return errFormat
 		}
-		req.Bytes = int(size)
+		req.Bytes = size
 	}
 	return nil
 }

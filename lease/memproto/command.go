@@ -56,6 +56,16 @@ func (c Command) String() string {
 	return "unknown"
 }
 
+// IsMeta reports whether c is a meta command, whose q flag silences only
+// some answers and never an error.
+func (c Command) IsMeta() bool {
+	return c >= CmdMetaGet && c <= CmdMetaDebug
+}
+
+func (c Command) isLease() bool {
+	return c == CmdLeaseGet || c == CmdLeaseSet || c == CmdLeaseRelease
+}
+
 // IsStorage reports whether c is a classic storage command (it carries data).
 func (c Command) IsStorage() bool {
 	return c >= CmdSet && c <= CmdCas

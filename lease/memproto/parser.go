@@ -34,6 +34,8 @@ type Parser struct {
 	line []byte
 	data []byte
 	req  Request
+	// started is set once the first byte has been seen (binary check).
+	started bool
 }
 
 // NewParser reads from r with the limits in cfg (zero fields take defaults).
@@ -55,10 +57,24 @@ func NewParser(r io.Reader, cfg Config) *Parser {
 // flushes its replies when it is 0 (the client's pipeline is drained).
 func (p *Parser) Buffered() int { return p.r.Buffered() }
 
+// binaryMagic is the first byte of every binary protocol request.
+const binaryMagic = 0x80
+
 // Next parses the next request. Errors: io.EOF (or another read error) when
-// the stream ends, ErrLineTooLong (close the connection), *ProtocolError
-// (answer it and call Next again).
+// the stream ends, ErrLineTooLong, ErrHTTP and ErrBinaryProtocol (close the
+// connection), *ProtocolError (answer it and call Next again).
 func (p *Parser) Next() (*Request, error) {
+	if !p.started {
+		// memcached picks the protocol from a connection's first byte.
+		b, err := p.r.Peek(1)
+		if err != nil {
+			return nil, err
+		}
+		p.started = true
+		if b[0] == binaryMagic {
+			return nil, ErrBinaryProtocol
+		}
+	}
 	if err := p.readLine(); err != nil {
 		return nil, err
 	}
@@ -73,17 +89,43 @@ func (p *Parser) Next() (*Request, error) {
 		return nil, errUnknown
 	}
 	cmd, ok := commandNames[string(req.Tokens[0])]
+	// memcached does not know the lease commands: an HTTP line looks the
+	// same to it whether it starts with one of them or not.
+	if (!ok || cmd.isLease()) && isHTTP(req.Tokens) {
+		return nil, ErrHTTP
+	}
 	if !ok {
 		return nil, errUnknown
 	}
 	req.Cmd = cmd
 	if err := parseArgs(req); err != nil {
+		if req.Noreply && !cmd.IsMeta() {
+			err = quiet(err)
+		}
 		return nil, err
 	}
 	if cmd.IsStorage() || cmd == CmdLeaseSet || cmd == CmdMetaSet {
 		return p.readData(req)
 	}
 	return req, nil
+}
+
+// httpMaxTokens is how many tokens memcached's tokenizer looks at before it
+// stops splitting; a longer line is never taken for an HTTP request.
+const httpMaxTokens = 23
+
+// isHTTP reports whether memcached 1.6.18 closes the connection on a line of
+// a command it does not know: its last token starts with "HTTP/". Commands
+// starting with 'g' or 's', or of two bytes starting with 'm', are answered
+// ERROR instead (memcached dispatches those on their first byte), as are
+// one-byte commands.
+func isHTTP(t [][]byte) bool {
+	c := t[0]
+	switch {
+	case len(t) > httpMaxTokens, len(c) < 2, c[0] == 'g', c[0] == 's', c[0] == 'm' && len(c) == 2:
+		return false
+	}
+	return bytes.HasPrefix(t[len(t)-1], []byte("HTTP/"))
 }
 
 func (p *Parser) readLine() error {
@@ -95,11 +137,9 @@ func (p *Parser) readLine() error {
 		buf, _ := p.r.Peek(n)
 		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
 			// The whole line is buffered: take it without scanning again.
+			// memcached, too, parses any line whose newline came in with
+			// it (the buffer bounds it); only the wait for one is limited.
 			chunk := buf[:i+1]
-			if len(chunk) > p.cfg.MaxLine && len(chunk) > p.limit(chunk) {
-				_, _ = p.r.Discard(len(chunk))
-				return ErrLineTooLong
-			}
 			p.line = append(p.line, chunk[:i]...)
 			_, _ = p.r.Discard(len(chunk))
 			p.trimCR()
@@ -148,13 +188,21 @@ func (p *Parser) trimCR() {
 	}
 }
 
+// maxLeadingSpaces is how many spaces memcached skips looking for a long
+// multi-get's "get ".
+const maxLeadingSpaces = 100
+
 // limit decides the allowed line length from what has been read so far.
 func (p *Parser) limit(chunk []byte) int {
 	head := p.line
 	if len(head) == 0 {
 		head = chunk
 	}
-	head = bytes.TrimLeft(head, " ")
+	trimmed := bytes.TrimLeft(head, " ")
+	if len(head)-len(trimmed) > maxLeadingSpaces {
+		return p.cfg.MaxLine
+	}
+	head = trimmed
 	if bytes.HasPrefix(head, []byte("get ")) || bytes.HasPrefix(head, []byte("gets ")) {
 		return p.cfg.MaxGetLine
 	}
@@ -184,7 +232,7 @@ func (p *Parser) readData(req *Request) (*Request, error) {
 		return nil, err
 	}
 	if p.data[n-2] != '\r' || p.data[n-1] != '\n' {
-		if req.Noreply {
+		if req.Noreply && !req.Cmd.IsMeta() {
 			return nil, errChunkQ
 		}
 		return nil, errChunk

@@ -16,6 +16,9 @@ func parseAll(t *testing.T, in string, cfg Config) []string {
 		req, err := p.Next()
 		var pe *ProtocolError
 		switch {
+		case errors.As(err, &pe) && pe.Noreply:
+			out = append(out, "quiet:"+pe.Reply)
+			continue
 		case errors.As(err, &pe):
 			out = append(out, "reply:"+pe.Reply)
 			continue
@@ -60,6 +63,16 @@ func TestParser(t *testing.T) {
 		{"ms " + strings.Repeat("k", 251) + " 1\r\na\r\n", []string{"reply:" + ReplyBadFormat, "reply:ERROR", "err:EOF"}},
 		{"bogus\r\n\r\nquit\r\n", []string{"reply:ERROR", "reply:ERROR", "quit", "err:EOF"}},
 		{"set k 0 0 5\r\nab", []string{"err:unexpected EOF"}},
+		{"\x80\x00\x00\x05get a\r\n", []string{"err:" + ErrBinaryProtocol.Error()}},
+		{"get a\r\n\x80\r\n", []string{"get a", "reply:ERROR", "err:EOF"}},
+		{"GET / HTTP/1.1\r\nget a\r\n", []string{"err:" + ErrHTTP.Error()}},
+		{"gfoo HTTP/1.1\r\nlease-get a HTTP/1.0\r\n", []string{"reply:ERROR", "err:" + ErrHTTP.Error()}},
+		{"incr k noreply\r\ntouch k x noreply\r\ncas k 0 0 1 noreply\r\na\r\ndelete k 5 noreply\r\n",
+			[]string{"quiet:" + ReplyBadDelta, "quiet:" + ReplyBadExptime, "quiet:" + ReplyBadFormat, "reply:ERROR", "quiet:" + ReplyBadDeleteUsage, "err:EOF"}},
+		{"ms k 1 q\r\nabc\r\nms k x q\r\n", []string{"reply:" + ReplyBadChunk, "reply:ERROR", "reply:" + ReplyBadFormat, "err:EOF"}},
+		{"set k 0 0 4294967295\r\nset k 0 0 2147483646\r\nset k 0 0 4294967296\r\n\r\n",
+			[]string{"reply:" + ReplyBadFormat, "reply:" + ReplyBadFormat, "set k data=", "err:EOF"}},
+		{strings.Repeat("y", 3000) + "\r\nget " + strings.Repeat("k", 3000) + "\r\n", []string{"reply:ERROR", "reply:" + ReplyBadFormat, "err:EOF"}},
 	}
 	for _, c := range cases {
 		got := parseAll(t, c.in, Config{})

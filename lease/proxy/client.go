@@ -61,6 +61,9 @@ func (c *client) serve() {
 				}
 				continue
 			}
+			if err == memproto.ErrBinaryProtocol {
+				c.s.binary.refuse(c.nc.RemoteAddr())
+			}
 			_ = c.w.Flush()
 			return
 		}

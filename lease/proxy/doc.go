@@ -13,7 +13,12 @@
 //     after a newer invalidation, delete or write is NOT_STORED (promise 2).
 //   - Replies come back in request order, even when a multi-key get spans
 //     servers or the client pipelines; the connection closes only where
-//     memcached would close it (quit, over-long line).
+//     memcached would close it (quit, an over-long line without a newline,
+//     an HTTP request line), and at once on the binary protocol, which is
+//     not served (counted, logged once per client address).
+//   - The accept loop survives running out of descriptors (EMFILE, ENFILE):
+//     it backs off from 5 ms to 1 s and retries, logging once per state
+//     change.
 //   - Bounded resources: MaxConns connections, IdleTimeout, one request in
 //     flight per client connection, bounded line and value sizes.
 //   - A down server answers "SERVER_ERROR backend unavailable" at once.

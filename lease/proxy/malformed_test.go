@@ -79,6 +79,36 @@ func TestMalformedInputMatchesMemcached(t *testing.T) {
 		"set \x10\x10ab 0 0 1\r\nx\r\nget \x10\x10ab\r\ngets \x10\x10ab\r\nmg \x10\x10ab v\r\ndelete \x10\x10ab\r\n",
 		"set a\x00b 0 0 1\r\nx\r\nget a\x00b\r\nmg \x7f\x01 v\r\n",
 		strings.Repeat("y", 3000) + noTerm, // no newline after 2048 bytes: memcached closes
+		// Long lines whose CRLF arrives with them are answered, not closed.
+		strings.Repeat("y", 3000) + "\r\n", strings.Repeat("z", 2045) + "\r\n", strings.Repeat("z", 2046) + "\r\n",
+		"set " + strings.Repeat("k", 3000) + " 0 0 1\r\na\r\n", "get " + strings.Repeat("k", 2100) + "\r\n",
+		"mg " + strings.Repeat("k", 2100) + " v\r\n", strings.Repeat(" ", 150) + "get a\r\n",
+		// Quiet mode: mg hides only EN; md, ms and ma hide only HD.
+		"set hk 0 0 1\r\nx\r\nmg hk q\r\nmg hk q k\r\nmg nope q\r\nmg nope q k\r\nmg hk v q\r\n",
+		"set hk 0 0 1\r\nx\r\nmd nope q\r\nmd hk q\r\nmd hk q\r\n",
+		"ms qa 1 q\r\nx\r\nms qa 1 q C1\r\nx\r\nms qz 1 q ME\r\nx\r\nms qz 1 q ME\r\nx\r\nms qy 1 q MR\r\nx\r\n",
+		"ma nope q\r\nset qn 0 0 1\r\n1\r\nma qn q\r\nma qn q v\r\nset qs 0 0 1\r\nx\r\nma qs q\r\n",
+		"ms qa 1 q\r\nabc\r\n", "ms qa x q\r\n", "ma qa q N0 J13 zz\r\n",
+		// A malformed classic command ending in noreply is answered by silence.
+		"delete k 10 noreply\r\n", "delete k x noreply\r\n", "delete k 0 0 noreply\r\n", "delete k noreply x\r\n",
+		"incr k noreply\r\n", "incr k x noreply\r\n", "decr k x noreply\r\n", "incr " + k251 + " 1 noreply\r\n",
+		"touch k noreply\r\n", "touch k x noreply\r\n", "touch k 0 extra noreply\r\n",
+		"set k 0 0 x noreply\r\nab\r\n", "set k x 0 1 noreply\r\na\r\n", "set k 0 x 1 noreply\r\na\r\n",
+		"set k 0 0 -1 noreply\r\n", "set " + k251 + " 0 0 1 noreply\r\na\r\n", "cas k 0 0 1 x noreply\r\na\r\n",
+		"cas k 0 0 1 noreply\r\na\r\n", "set k 0 0 1 2 noreply\r\na\r\n", "set k 0 0 1 noreply x\r\na\r\n",
+		"verbosity x noreply\r\n", "flush_all x noreply\r\n", "gat x k noreply\r\n", "get noreply\r\n", "foo noreply\r\n",
+		// Lengths memcached cannot hold are refused at once.
+		"set k 0 0 4294967295\r\n", "set k 0 0 2147483648\r\n", "set k 0 0 2147483647\r\nabc\r\n",
+		"set k 0 0 2147483646\r\n", "set k 0 0 4294967295 noreply\r\n", "cas k 0 0 4294967295 1\r\n",
+		"set k 0 0 4294967296\r\n\r\nget k\r\n", "ms k 4294967295\r\n", "ms k 2147483646 q\r\n", "ms k -1 q\r\n",
+		"set k 4294967296 0 1\r\nx\r\nmg k f v\r\n",
+		// HTTP request lines close the connection; lookalikes do not.
+		"GET / HTTP/1.0\r\n\r\n", "POST /x HTTP/1.1\r\nHost: a\r\n", "foo HTTP/1.1\r\n", "HTTP/1.1\r\n",
+		"foo HTTP/\r\n", "foo HTTPx\r\n", "foo http/1.1\r\n", "GET / HTTP/1.0 x\r\n", "get a HTTP/1.1\r\n",
+		"gfoo HTTP/1.1\r\n", "sfoo HTTP/1.1\r\n", "mz HTTP/1.1\r\n", "mn HTTP/1.1\r\n", "x HTTP/1.1\r\n",
+		"set a HTTP/1.1\r\n", "incr HTTP/1.1\r\n", "delete HTTP/1.1\r\n", "lease-get a HTTP/1.1\r\n",
+		"X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 X11 X12 X13 X14 X15 X16 X17 X18 X19 X20 X21 X22 HTTP/1.1\r\n",
+		"X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 X11 X12 X13 X14 X15 X16 X17 X18 X19 X20 X21 X22 X23 HTTP/1.1\r\n",
 	}
 	for _, in := range inputs {
 		want := exchange(t, addrs[0], in)

@@ -54,11 +54,19 @@ func (c *client) meta(req *memproto.Request) {
 }
 
 // quietSuppressed reports whether memcached 1.6.18 would have sent nothing
-// for this reply under q: HD for every command, EN for mg.
+// for this reply under q: EN for mg (a hit's HD is still sent); HD for md
+// and ms; HD and VA (success, with or without the value) for ma. NF, NS,
+// EX and errors are always sent.
 func quietSuppressed(cmd memproto.Command, h []byte) bool {
 	code := h
 	if i := bytes.IndexByte(h, ' '); i >= 0 {
 		code = h[:i]
 	}
-	return string(code) == "HD" || (cmd == memproto.CmdMetaGet && string(code) == "EN")
+	switch cmd {
+	case memproto.CmdMetaGet:
+		return string(code) == "EN"
+	case memproto.CmdMetaArith:
+		return string(code) == "HD" || string(code) == "VA"
+	}
+	return string(code) == "HD"
 }

@@ -23,6 +23,8 @@ type Server struct {
 	ring ring.Ring
 	pool *backend.Pool
 	ctr  counters
+	// binary is shared by all connections: it logs once per client address.
+	binary binaryRefusals
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -82,6 +84,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, ring: r, pool: pool, clients: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	s.binary = binaryRefusals{log: log, ctr: &s.ctr, logged: map[string]struct{}{}}
 	if err := registerMetrics(cfg.Registerer, &s.ctr); err != nil {
 		return nil, fmt.Errorf("proxy: register metrics: %w", err)
 	}
@@ -177,22 +180,22 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 func (s *Server) accept(ctx context.Context, ln net.Listener, clients *sync.WaitGroup) error {
-	var delay time.Duration
+	var bo acceptBackoff
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
+			if !retryableAccept(err) {
+				return fmt.Errorf("proxy: accept: %w", err)
 			}
-			return fmt.Errorf("proxy: accept: %w", err)
+			if d := bo.failed(s.log, err, time.Now()); !sleepCtx(ctx, d) {
+				return nil
+			}
+			continue
 		}
-		delay = 0
+		bo.succeeded(s.log, time.Now())
 		if s.ctr.conns.Load() >= int64(s.cfg.MaxConns) {
 			// memcached's answer when over its connection limit.
 			_, _ = nc.Write([]byte("ERROR Too many open connections\r\n"))

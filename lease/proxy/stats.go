@@ -24,6 +24,7 @@ type Stats struct {
 	LeaseSetsRejected uint64
 	LeasesReleased    uint64
 	BackendErrors     uint64
+	BinaryRefused     uint64 // connections closed for speaking the binary protocol
 }
 
 // ServerState is one memcached server and whether it is up.
@@ -34,6 +35,7 @@ type counters struct {
 	totalConns, cmdGet, cmdSet, cmdLeaseGet, cmdLeaseSet  atomic.Uint64
 	cmdMeta, hits, misses, leases, hotMisses, staleServed atomic.Uint64
 	leaseSetsRejected, backendErrors, leasesReleased      atomic.Uint64
+	binaryRefused                                         atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -53,6 +55,7 @@ func (c *counters) snapshot() Stats {
 		LeaseSetsRejected: c.leaseSetsRejected.Load(),
 		LeasesReleased:    c.leasesReleased.Load(),
 		BackendErrors:     c.backendErrors.Load(),
+		BinaryRefused:     c.binaryRefused.Load(),
 	}
 }
 
@@ -77,6 +80,7 @@ func registerMetrics(reg prometheus.Registerer, c *counters) error {
 		counter("cachesync_proxy_stale_served_total", "Stale values served to lease-get.", &c.staleServed),
 		counter("cachesync_proxy_lease_sets_rejected_total", "lease-set voided by an invalidation.", &c.leaseSetsRejected),
 		counter("cachesync_proxy_leases_released_total", "Leases given back by fillers that could not fill (lease-release).", &c.leasesReleased),
+		counter("cachesync_proxy_binary_refused_total", "Client connections closed for speaking the binary protocol.", &c.binaryRefused),
 		counter("cachesync_proxy_backend_errors_total", "Requests answered SERVER_ERROR because of memcached.", &c.backendErrors),
 	}
 	for _, col := range cs {

@@ -3,5 +3,6 @@
 //
 // The protocol itself (memccapable, gomemcache, leases, limits) is proven
 // against the proxy package in lease/proxy; this suite holds what only the
-// command decides, such as its scheduler threads.
+// command decides, such as its scheduler threads and surviving descriptor
+// exhaustion.
 package proxy
