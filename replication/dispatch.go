@@ -47,9 +47,10 @@ func (d *dispatcher) dispatch(ctx context.Context, data []byte) error {
 			return malformed(data, err)
 		}
 		// Recorded before the handler sees it: the handler may ack inside.
-		d.tr.commit(c.EndLSN)
+		prev := d.tr.commit(c.EndLSN)
 		d.m.transactions.Inc()
 		if err := d.h.Commit(ctx, c); err != nil {
+			d.tr.withdraw(c.EndLSN, prev)
 			return fmt.Errorf("handle Commit: %w", err)
 		}
 		return nil

@@ -17,15 +17,26 @@
 //   - A slot that had to be created (first start, dropped slot, or a slot
 //     PostgreSQL invalidated with wal_status 'lost') is announced through
 //     Config.OnNewSlot before anything is consumed from it, because the
-//     changes made before its creation are unknown. If OnNewSlot fails, the
-//     new slot is dropped again so the next attempt announces it again.
+//     changes made before its creation are unknown. A flush marker (a
+//     physical slot reserving no WAL, named <slot>_flushing) is created
+//     before the slot and dropped only after OnNewSlot returned, so a
+//     failed OnNewSlot, or a process killed before it returned, makes the
+//     next attempt (or the next process) announce the slot again.
+//   - Positions belong to one server history (IDENTIFY_SYSTEM's system
+//     identifier and timeline). A session on another history (a promoted
+//     replica, a restored backup) is a failover: it is logged naming both
+//     histories, the old history's transactions are drained, every
+//     position is forgotten and the slot is announced as new. An existing
+//     slot that claims positions beyond the server's WAL, or that is older
+//     than the server's timeline, came from another history: it is dropped,
+//     recreated and announced.
+//   - The flush position sent never passes the connected server's WAL end
+//     (its IDENTIFY_SYSTEM position and every position it has sent since);
+//     a position beyond it is clamped and logged as an error.
 //   - Status updates are sent from their own goroutine, so a handler that
 //     blocks for back-pressure cannot make the walsender time out.
 //   - A second consumer of the same slot waits as a standby and takes over
 //     as soon as the slot is released.
-//
-// Known window: if the process dies between creating a slot and OnNewSlot
-// returning, the next start finds an existing slot and does not announce it.
 //
 // The package also offers the slot Monitor (retained WAL, lag), the
 // Heartbeater (transactional logical messages that keep an idle slot moving

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
+	"go.uber.org/zap"
 )
 
 // setupTimeout bounds everything before streaming starts, so a server that
@@ -51,19 +52,20 @@ func (s *Stream) setup(ctx context.Context) (*pgconn.PgConn, error) {
 			_ = conn.Close(context.Background()) // setup failed: its error is the one that matters
 		}
 	}()
-	reason, err := s.prepareSlot(sctx, conn)
+	plan, err := s.prepareSlot(sctx, conn)
 	if err != nil {
 		return nil, err
 	}
-	if reason == "" {
-		reason = s.pendingNewSlot
-	}
-	if reason != "" {
-		// A cache flush may take longer than setup; only shutdown stops it.
-		if err := s.announceNewSlot(ctx, conn, reason); err != nil {
+	if plan.failover {
+		if err := s.startOver(ctx); err != nil {
 			return nil, err
 		}
-		s.pendingNewSlot = ""
+	}
+	if plan.reason != "" {
+		// A cache flush may take longer than setup; only shutdown stops it.
+		if err := s.announceNewSlot(ctx, conn, plan.reason); err != nil {
+			return nil, err
+		}
 	}
 	args := []string{"proto_version '1'", "publication_names " + quoteLiteral(pgx.Identifier{s.cfg.Publication}.Sanitize())}
 	if s.cfg.Messages {
@@ -85,6 +87,19 @@ func (s *Stream) setup(ctx context.Context) (*pgconn.PgConn, error) {
 	return conn, nil
 }
 
+// startOver forgets the positions of the history the stream has left.
+// Transactions of that history still in the handler are delivered first:
+// their acks carry the old history's positions, which must not land on the
+// new one's tracker.
+func (s *Stream) startOver(ctx context.Context) error {
+	if err := s.tr.drain(ctx, 20*time.Millisecond); err != nil {
+		return fmt.Errorf("failover: wait for the old history's transactions: %w", err)
+	}
+	s.tr.forget()
+	s.confirmed.Store(0)
+	return nil
+}
+
 // stream reads the replication protocol on this goroutine (which also runs
 // the handler) while status updates go out from another one, so that a
 // handler blocking for back-pressure cannot starve the walsender of replies.
@@ -99,7 +114,7 @@ func (s *Stream) stream(ctx context.Context, conn *pgconn.PgConn) error {
 		s.mu.Unlock()
 	}()
 	sock := conn.Conn()
-	w := &statusWriter{sock: sock, tr: &s.tr, confirmed: &s.confirmed, m: s.m}
+	w := &statusWriter{sock: sock, tr: &s.tr, confirmed: &s.confirmed, m: s.m, log: s.log}
 	poke := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -192,14 +207,36 @@ type statusWriter struct {
 	tr        *tracker
 	confirmed *atomic.Uint64
 	m         *streamMetrics
+	log       *zap.Logger
+	// beyond is the position last refused for being beyond the server's
+	// WAL (0: the last report was within it).
+	beyond LSN
 }
 
 // send reports the tracker's position; with replyIfIdle it asks the server
 // for a reply when nothing is in flight.
+//
+// It never reports a position beyond the connected server's WAL: PostgreSQL
+// 15 stores whatever flush position it is sent, and a slot confirmed beyond
+// its server's WAL skips every change up to there after the next restart.
+// Such a position can only come from another server history (a bug in the
+// failover handling): it is clamped and said loudly, once.
 func (w *statusWriter) send(replyIfIdle bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	write, flush, idle := w.tr.position()
+	end := w.tr.serverEnd()
+	if flush > end {
+		if w.beyond == 0 {
+			w.log.Error("refusing to confirm a position beyond the server's WAL: it belongs to another server history; confirming the server's WAL end instead",
+				zap.String("position", flush.String()), zap.String("server_wal_end", end.String()))
+		}
+		w.beyond, flush = flush, end
+	} else if w.beyond != 0 {
+		w.log.Info("confirmed position back within the server's WAL", zap.String("position", flush.String()))
+		w.beyond = 0
+	}
+	write = min(write, end)
 	w.buf = encodeStandbyStatus(w.buf, write, flush, time.Now(), replyIfIdle && idle)
 	_ = w.sock.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if _, err := w.sock.Write(w.buf); err != nil {

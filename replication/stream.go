@@ -26,6 +26,9 @@ type StreamStatus struct {
 	// Connected is when the current streaming session started (zero when
 	// not streaming).
 	Connected time.Time
+	// History is the server history the positions belong to (zero before
+	// the first connection).
+	History History
 }
 
 // Stream consumes one logical replication slot.
@@ -38,14 +41,14 @@ type Stream struct {
 	tr    tracker
 
 	confirmed atomic.Uint64
-	// pendingNewSlot is a created slot whose announcement failed and could
-	// not be undone; the next session announces it before streaming.
-	pendingNewSlot string
 
 	mu        sync.Mutex
 	state     streamState
 	lastError string
 	connected time.Time
+	// history is the server history of the last session (zero before the
+	// first): the positions in tr belong to it.
+	history History
 	// cancel stops the running Run (nil when Run is not running).
 	cancel context.CancelFunc
 	// endSession ends the current session (nil between sessions).
@@ -187,6 +190,12 @@ func (s *Stream) setState(st streamState, err error) (msg string) {
 	return msg
 }
 
+func (s *Stream) setHistory(h History) {
+	s.mu.Lock()
+	s.history = h
+	s.mu.Unlock()
+}
+
 // Ack acknowledges that the transaction ending at end (Commit.EndLSN), and
 // every one before it, has been fully handled. Acks must come in commit
 // order; Ack may be called from any goroutine.
@@ -208,6 +217,7 @@ func (s *Stream) Status() StreamStatus {
 		ConfirmedLSN: LSN(s.confirmed.Load()),
 		LastError:    s.lastError,
 		Connected:    s.connected,
+		History:      s.history,
 	}
 }
 

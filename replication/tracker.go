@@ -1,6 +1,10 @@
 package replication
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // tracker decides which position may be confirmed to the server.
 //
@@ -21,6 +25,10 @@ type tracker struct {
 	idle LSN
 	// beyondHanded counts acks of positions never handed over: a handler bug.
 	beyondHanded uint64
+	// server is the end of the connected server's WAL as far as this
+	// session knows (IDENTIFY_SYSTEM's position, then every position the
+	// server sent); 0 between sessions. Nothing beyond it may be confirmed.
+	server LSN
 }
 
 func (t *tracker) receive(pos LSN) {
@@ -29,11 +37,21 @@ func (t *tracker) receive(pos LSN) {
 	t.mu.Unlock()
 }
 
+// connected starts a session on a server whose WAL ends at walEnd.
+func (t *tracker) connected(walEnd LSN) {
+	t.mu.Lock()
+	t.server = walEnd
+	t.mu.Unlock()
+}
+
 // raiseReceived, settled and flush expect t.mu held.
 
 func (t *tracker) raiseReceived(pos LSN) {
 	if pos > t.received {
 		t.received = pos
+	}
+	if pos > t.server {
+		t.server = pos
 	}
 }
 
@@ -52,11 +70,24 @@ func (t *tracker) begin() {
 
 // commit records a transaction's end as handed over; it must be called
 // before the handler sees the Commit, since the handler may ack inside it.
-func (t *tracker) commit(end LSN) {
+// It returns the previous handed position, for withdraw.
+func (t *tracker) commit(end LSN) (prev LSN) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.inTxn = false
+	prev = t.handed
 	if end > t.handed {
 		t.handed = end
+	}
+	return prev
+}
+
+// withdraw undoes commit(end) when the handler refused the Commit (it was
+// not queued, so it will never be acked), unless a later one was handed.
+func (t *tracker) withdraw(end, prev LSN) {
+	t.mu.Lock()
+	if t.handed == end && prev < end {
+		t.handed = prev
 	}
 	t.mu.Unlock()
 }
@@ -95,7 +126,44 @@ func (t *tracker) reset() {
 	t.mu.Lock()
 	t.inTxn = false
 	t.idle = 0
+	t.server = 0
 	t.mu.Unlock()
+}
+
+// forget drops every position: they belong to a server history the stream
+// has left (a failover), and compare with nothing on the new one. Acks still
+// on their way would carry the old history's positions: drain them first.
+func (t *tracker) forget() {
+	t.mu.Lock()
+	t.received, t.handed, t.acked, t.idle, t.inTxn = 0, 0, 0, 0, false
+	t.mu.Unlock()
+}
+
+// drain waits until every transaction handed over has been acked, polling
+// every interval, or until ctx ends.
+func (t *tracker) drain(ctx context.Context, interval time.Duration) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		t.mu.Lock()
+		done := t.acked >= t.handed
+		t.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// serverEnd is the connected server's WAL end as this session knows it.
+func (t *tracker) serverEnd() LSN {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.server
 }
 
 // position returns what to report: write (received), flush (safe to

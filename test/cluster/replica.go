@@ -55,3 +55,13 @@ func (p *Postgres) StartReplica(t TB, opts ...ReplicaOption) *Postgres {
 	}
 	return r
 }
+
+// Promote ends recovery on the replica p (pg_promote, which waits for the
+// promotion): it becomes a primary on a new timeline.
+func (p *Postgres) Promote(t TB) {
+	t.Helper()
+	if got := p.QueryString(t, "postgres", "SELECT pg_promote(true, 60)::text"); got != "true" {
+		t.Fatalf("promote %s: pg_promote returned %s", p.name, got)
+	}
+	p.replica = false
+}
