@@ -60,6 +60,12 @@ type LagStats struct {
 type ServerStatus struct {
 	Addr string `json:"addr"`
 	Up   bool   `json:"up"`
+	// State is, from a sidecar, whether the server has every invalidation:
+	// "up", "down", "catching_up" (back, its held invalidations being
+	// delivered) or "owes_flush" (back, owed a flush_all). Proxies serve
+	// from a server only while its region's sidecar says "up". Empty from
+	// nodes that do not track it: Up alone says.
+	State string `json:"state,omitempty"`
 }
 
 // ProxyStatus is a proxy's counters.

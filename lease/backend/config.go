@@ -20,6 +20,10 @@ type Config struct {
 	ProbeInterval time.Duration
 	// MaxPending bounds requests written but not yet answered per connection.
 	MaxPending int
+	// OnChange, when set, is told each time server i goes down (a failed
+	// connection, or a first dial that failed) or comes back up. It runs
+	// on the pool's goroutines and must not block.
+	OnChange   func(server int, up bool)
 	Logger     *zap.Logger
 	Registerer prometheus.Registerer
 }

@@ -12,7 +12,10 @@
 //     down), or with ErrServerDown.
 //   - A server whose connection fails is marked down at once; while down,
 //     Ops fail immediately instead of waiting, and the server is redialled
-//     every ProbeInterval until it answers again.
+//     every ProbeInterval until it answers again. A connection carries
+//     requests only once the server answered "version" on it, so a frozen
+//     server (SIGSTOP: the kernel still accepts) stays down; Config.OnChange
+//     hears every change.
 //   - Run returns only after every goroutine it started has exited (a
 //     writer goroutine taking over a long queue from a caller included).
 package backend

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,7 @@ type ServerState struct {
 }
 
 type server struct {
+	index  int
 	addr   string
 	conns  atomic.Pointer[[]*conn]
 	rr     atomic.Uint32
@@ -78,8 +80,8 @@ func New(cfg Config) (*Pool, error) {
 			return nil, fmt.Errorf("register backend metrics: %w", err)
 		}
 	}
-	for _, a := range cfg.Servers {
-		p.servers = append(p.servers, &server{addr: a, up: up.WithLabelValues(a), errCtr: errs.WithLabelValues(a)})
+	for i, a := range cfg.Servers {
+		p.servers = append(p.servers, &server{index: i, addr: a, up: up.WithLabelValues(a), errCtr: errs.WithLabelValues(a)})
 	}
 	return p, nil
 }
@@ -183,6 +185,7 @@ func (p *Pool) manage(ctx context.Context, s *server, firstDone func()) {
 		if err != nil {
 			if wasUp {
 				p.log.Warn("memcached server down", zap.String("server", s.addr), zap.Error(err))
+				p.changed(s, false)
 				wasUp = false
 			}
 			s.up.Set(0)
@@ -205,13 +208,18 @@ func (p *Pool) serve(ctx context.Context, s *server, conns []*conn, died chan st
 	var wg sync.WaitGroup
 	published := &conns
 	for _, c := range conns {
-		c.onFail = func() { s.conns.CompareAndSwap(published, nil) }
+		c.onFail = func() {
+			if s.conns.CompareAndSwap(published, nil) {
+				p.changed(s, false)
+			}
+		}
 	}
 	// Publish before the readers start: only they and callers (who find the
 	// connections here) can fail a connection, so onFail can never run
 	// before the connections are visible.
 	s.conns.Store(published)
 	s.up.Set(1)
+	p.changed(s, true)
 	for _, c := range conns {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.readLoop() }()
@@ -221,7 +229,9 @@ func (p *Pool) serve(ctx context.Context, s *server, conns []*conn, died chan st
 	case <-ctx.Done():
 	case <-died:
 	}
-	s.conns.Store(nil)
+	if s.conns.Swap(nil) != nil {
+		p.changed(s, false)
+	}
 	s.up.Set(0)
 	var cause error
 	for _, c := range conns {
@@ -259,7 +269,47 @@ func (p *Pool) dialAll(ctx context.Context, s *server, died chan struct{}) ([]*c
 		if tc, ok := nc.(*net.TCPConn); ok {
 			_ = tc.SetNoDelay(true)
 		}
+		if err := p.probe(nc); err != nil {
+			_ = nc.Close()
+			for _, c := range conns {
+				_ = c.nc.Close()
+			}
+			return nil, err
+		}
 		conns = append(conns, newConn(nc, p.cfg.Timeout, p.cfg.MaxPending, died))
 	}
 	return conns, nil
+}
+
+// changed tells Config.OnChange that server s went up or down.
+func (p *Pool) changed(s *server, up bool) {
+	if p.cfg.OnChange != nil {
+		p.cfg.OnChange(s.index, up)
+	}
+}
+
+// probe asks a fresh connection for memcached's version before it carries
+// requests: a stopped (SIGSTOP) or wedged server still completes TCP
+// handshakes from its listen backlog, and without the probe every redial
+// would mark it up again until its first request timed out.
+func (p *Pool) probe(nc net.Conn) error {
+	_ = nc.SetDeadline(time.Now().Add(p.cfg.Timeout))
+	defer nc.SetDeadline(time.Time{}) //nolint:errcheck // the next deadline set replaces it
+	if _, err := nc.Write([]byte("version\r\n")); err != nil {
+		return fmt.Errorf("probe %s: %w", nc.RemoteAddr(), err)
+	}
+	// Nothing else is sent before the answer, so all that arrives is it.
+	var buf [64]byte
+	n := 0
+	for n < len(buf) && bytes.IndexByte(buf[:n], '\n') < 0 {
+		m, err := nc.Read(buf[n:])
+		if err != nil {
+			return fmt.Errorf("probe %s: no answer to version: %w", nc.RemoteAddr(), err)
+		}
+		n += m
+	}
+	if !bytes.HasPrefix(buf[:n], []byte("VERSION ")) || !bytes.HasSuffix(buf[:n], []byte("\r\n")) {
+		return fmt.Errorf("probe %s: answered version with %q", nc.RemoteAddr(), buf[:n])
+	}
+	return nil
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // fakeServer answers each line "echo N" with "VA n\r\n<N>\r\n" and counts
-// the reads it needed, to observe batching; "hang" never answers.
+// the reads it needed, to observe batching; "hang" never answers;
+// "version" answers as memcached does (the pool's probe).
 type fakeServer struct {
 	ln    net.Listener
 	mu    sync.Mutex
@@ -47,6 +48,10 @@ func startFake(t *testing.T) *fakeServer {
 					}
 					l = strings.TrimSpace(l)
 					if l == "hang" {
+						continue
+					}
+					if l == "version" {
+						fmt.Fprint(c, "VERSION fake\r\n")
 						continue
 					}
 					v := strings.TrimPrefix(l, "echo ")
@@ -170,5 +175,61 @@ func TestDownServerFailsFast(t *testing.T) {
 func TestNewValidates(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Fatal("no error without servers")
+	}
+}
+
+// TestStoppedServerStaysDown freezes a real memcached (SIGSTOP): its
+// kernel still accepts connections, so only the version probe keeps the
+// pool from marking it up on every redial. OnChange hears both changes.
+func TestStoppedServerStaysDown(t *testing.T) {
+	mc := cluster.StartMemcached(t)
+	changes := make(chan bool, 100)
+	cfg := DefaultConfig()
+	cfg.Servers = []string{mc.Addr()}
+	cfg.Timeout = 200 * time.Millisecond
+	cfg.ProbeInterval = 10 * time.Millisecond
+	cfg.OnChange = func(i int, up bool) {
+		if i != 0 {
+			t.Errorf("OnChange(%d)", i)
+		}
+		changes <- up
+	}
+	p := runPool(t, cfg)
+	if up := <-changes; !up || !p.ServersUp()[0].Up {
+		t.Fatal("not up at start")
+	}
+	mc.Pause(t)
+	t.Cleanup(func() { mc.Resume(t) })
+	op := NewOp()
+	op.Kind = ReplyLine
+	op.Req = []byte("version\r\n")
+	p.Do(0, op)
+	if err := op.Wait(); err == nil {
+		t.Fatal("a stopped server answered")
+	}
+	if up := <-changes; up {
+		t.Fatal("OnChange said up after the timeout")
+	}
+	// Several probe rounds: each dial succeeds (the backlog), none may count.
+	if err := cluster.Poll(5*cfg.Timeout, func() error {
+		if p.ServersUp()[0].Up {
+			return nil
+		}
+		return errors.New("down")
+	}); err == nil {
+		t.Fatal("a stopped server was marked up again")
+	}
+	select {
+	case up := <-changes:
+		t.Fatalf("OnChange(%v) while stopped", up)
+	default:
+	}
+	mc.Resume(t)
+	if up := <-changes; !up {
+		t.Fatal("OnChange said down after SIGCONT")
+	}
+	p.Do(0, op)
+	if err := op.Wait(); err != nil || !strings.HasPrefix(string(op.Reply), "VERSION ") {
+		t.Fatalf("after SIGCONT: %q %v", op.Reply, err)
 	}
 }

@@ -73,6 +73,7 @@ func (c *client) stats(req *memproto.Request) {
 	stat("proxy_lease_sets_rejected", st.LeaseSetsRejected)
 	stat("proxy_leases_released", st.LeasesReleased)
 	stat("proxy_backend_errors", st.BackendErrors)
+	stat("proxy_gutter_keys", st.GutterKeys)
 	for i, s := range up {
 		v := uint64(0)
 		if s.Up {

@@ -125,13 +125,18 @@ func (c *client) op(i int) *backend.Op {
 	return c.ops[i]
 }
 
-// pick routes a key. The unsafe string avoids an allocation per request;
-// Pick never retains the key.
+// pick routes a key to its pool server, or to the gutter while that server
+// is out (lease/route); gutter indexes follow the pool's. The unsafe string
+// avoids an allocation per request; Route never retains the key.
 func (c *client) pick(key []byte) int {
 	if len(key) == 0 {
 		return 0
 	}
-	return c.s.ring.Pick(unsafe.String(&key[0], len(key)))
+	srv, gutter := c.s.route.Route(unsafe.String(&key[0], len(key)))
+	if gutter {
+		c.s.ctr.gutterKeys.Add(1)
+	}
+	return srv
 }
 
 func (c *client) line(s string) {
@@ -185,13 +190,19 @@ func (c *client) forward(req *memproto.Request, data []byte) {
 	}
 	op := c.op(0)
 	op.Kind = backend.ReplyLine
-	b := appendTokens(op.Req[:0], toks)
+	srv := c.pick(req.Keys[0])
+	var b []byte
+	if c.s.route.IsGutter(srv) {
+		b = c.s.appendGutterTokens(op.Req[:0], toks, exptimeToken(req.Cmd))
+	} else {
+		b = appendTokens(op.Req[:0], toks)
+	}
 	if req.Cmd.IsStorage() {
 		b = append(b, data...)
 		b = append(b, "\r\n"...)
 	}
 	op.Req = b
-	c.s.pool.Do(c.pick(req.Keys[0]), op)
+	c.s.pool.Do(srv, op)
 	if op.Wait() != nil {
 		c.backendDown(req.Noreply)
 		return

@@ -15,6 +15,13 @@ type Config struct {
 	Servers []string
 	// Hash is the key distribution: "ketama" (default) or "crc32".
 	Hash string
+	// Gutter are the servers that take the keys of a pool server that is
+	// down or not yet up to date (lease/route). Empty: none; such keys
+	// then answer SERVER_ERROR.
+	Gutter []string
+	// GutterTTL is the longest a value lives in the gutter: every exptime
+	// written there is capped to it.
+	GutterTTL time.Duration
 	// LeaseTTL is how long a lease placeholder lives when its filler dies.
 	LeaseTTL time.Duration
 	// HotMissWait is how long a lease-get that finds someone else filling an
@@ -43,6 +50,7 @@ func DefaultConfig() Config {
 	return Config{
 		Listen:         "127.0.0.1:11311",
 		Hash:           "ketama",
+		GutterTTL:      10 * time.Second,
 		LeaseTTL:       10 * time.Second,
 		HotMissWait:    50 * time.Millisecond,
 		MaxConns:       4096,

@@ -19,7 +19,7 @@ func (c *client) leaseGet(req *memproto.Request) {
 	b := append(op.Req[:0], "mg "...)
 	b = append(b, key...)
 	b = append(b, " v f c N"...)
-	b = memproto.AppendUint(b, uint64(max(1, c.s.cfg.LeaseTTL/time.Second)))
+	b = memproto.AppendUint(b, c.s.leaseTTLFor(srv))
 	op.Req = append(b, "\r\n"...)
 
 	var deadline time.Time
@@ -120,7 +120,11 @@ func (c *client) leaseSet(req *memproto.Request) {
 	b = append(b, " F"...)
 	b = memproto.AppendUint(b, uint64(req.Flags))
 	b = append(b, " T"...)
-	b = append(b, req.Tokens[4]...)
+	if c.s.route.IsGutter(srv) {
+		b = c.s.appendGutterExptime(b, req.Tokens[4])
+	} else {
+		b = append(b, req.Tokens[4]...)
+	}
 	b = append(b, "\r\n"...)
 	b = append(b, req.Data...)
 	op.Req = append(b, "\r\n"...)

@@ -26,6 +26,13 @@ func (c *client) meta(req *memproto.Request) {
 	}
 	op := c.op(0)
 	op.Kind = backend.ReplyMeta
+	srv := c.pick(route)
+	gutter := c.s.route.IsGutter(srv)
+	// Flags follow the key, and ms's data length.
+	flagsFrom, hasTTL := 2, false
+	if req.Cmd == memproto.CmdMetaSet {
+		flagsFrom = 3
+	}
 	b := op.Req[:0]
 	for i, t := range req.Tokens {
 		if len(t) == 1 && t[0] == 'q' && i >= 2 {
@@ -34,7 +41,16 @@ func (c *client) meta(req *memproto.Request) {
 		if i > 0 {
 			b = append(b, ' ')
 		}
+		if gutter && i >= flagsFrom {
+			hasTTL = hasTTL || t[0] == 'T'
+			b = c.s.appendGutterMetaFlag(b, t)
+			continue
+		}
 		b = append(b, t...)
+	}
+	if gutter && req.Cmd == memproto.CmdMetaSet && !hasTTL {
+		// Without T an ms stores forever.
+		b = memproto.AppendUint(append(b, " T"...), uint64(c.s.gutterSecs))
 	}
 	b = append(b, "\r\n"...)
 	if req.Cmd == memproto.CmdMetaSet {
@@ -42,7 +58,7 @@ func (c *client) meta(req *memproto.Request) {
 		b = append(b, "\r\n"...)
 	}
 	op.Req = b
-	c.s.pool.Do(c.pick(route), op)
+	c.s.pool.Do(srv, op)
 	if op.Wait() != nil {
 		c.backendDown(false)
 		return

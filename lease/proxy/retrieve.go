@@ -17,15 +17,18 @@ func (c *client) retrieve(req *memproto.Request) {
 	for i, k := range req.Keys {
 		op := c.op(i)
 		op.Kind = backend.ReplyMeta
+		servers[i] = c.pick(k)
 		b := append(op.Req[:0], "mg "...)
 		b = append(b, k...)
 		b = append(b, " v f c"...)
-		if touch {
+		switch {
+		case touch && c.s.route.IsGutter(servers[i]):
+			b = c.s.appendGutterExptime(append(b, " T"...), req.Tokens[1])
+		case touch:
 			b = append(b, " T"...)
 			b = append(b, req.Tokens[1]...)
 		}
 		op.Req = append(b, "\r\n"...)
-		servers[i] = c.pick(k)
 		c.s.pool.Do(servers[i], op)
 	}
 	failed := false

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/lease/backend"
-	"github.com/cachesync/cachesync/lease/ring"
+	"github.com/cachesync/cachesync/lease/route"
 	"go.uber.org/zap"
 )
 
@@ -18,11 +18,13 @@ const maxServers = 1 << tokenServerBits
 
 // Server is the proxy.
 type Server struct {
-	cfg  Config
-	log  *zap.Logger
-	ring ring.Ring
-	pool *backend.Pool
-	ctr  counters
+	cfg   Config
+	log   *zap.Logger
+	route *route.Router
+	pool  *backend.Pool
+	ctr   counters
+	// gutterSecs is GutterTTL in whole seconds, at least 1.
+	gutterSecs int64
 	// binary is shared by all connections: it logs once per client address.
 	binary binaryRefusals
 
@@ -41,8 +43,8 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Servers) == 0 {
 		return nil, errors.New("proxy: no memcached servers")
 	}
-	if len(cfg.Servers) > maxServers {
-		return nil, fmt.Errorf("proxy: %d servers, at most %d", len(cfg.Servers), maxServers)
+	if n := len(cfg.Servers) + len(cfg.Gutter); n > maxServers {
+		return nil, fmt.Errorf("proxy: %d servers and gutter servers, at most %d", n, maxServers)
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = d.Listen
@@ -65,16 +67,27 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = d.Timeout
 	}
+	if cfg.GutterTTL <= 0 {
+		cfg.GutterTTL = d.GutterTTL
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
-	r, err := ring.New(cfg.Hash, cfg.Servers)
+	r, err := route.New(route.Config{Hash: cfg.Hash, Servers: cfg.Servers, Gutter: cfg.Gutter, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
+	// One pool over the pool's servers and then the gutter's, so a route
+	// index is a pool index and a lease token can name a gutter server.
+	addrs := r.Addrs()
 	pool, err := backend.New(backend.Config{
-		Servers:        cfg.Servers,
+		Servers: addrs,
+		OnChange: func(i int, up bool) {
+			if !r.IsGutter(i) {
+				_ = r.SetReachable(addrs[i], up) // i is a pool server
+			}
+		},
 		ConnsPerServer: cfg.ConnsPerServer,
 		Timeout:        cfg.Timeout,
 		Logger:         log,
@@ -83,7 +96,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ring: r, pool: pool, clients: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, route: r, pool: pool, clients: map[net.Conn]struct{}{}, done: make(chan struct{}),
+		gutterSecs: max(1, int64(cfg.GutterTTL/time.Second))}
 	s.binary = binaryRefusals{log: log, ctr: &s.ctr, logged: map[string]struct{}{}}
 	if err := registerMetrics(cfg.Registerer, &s.ctr); err != nil {
 		return nil, fmt.Errorf("proxy: register metrics: %w", err)
@@ -125,7 +139,8 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// ServersUp reports each memcached server's state.
+// ServersUp reports each memcached server's state: the pool's, then the
+// gutter's.
 func (s *Server) ServersUp() []ServerState { return s.pool.ServersUp() }
 
 // Run serves until ctx is done or Close is called, and returns after every

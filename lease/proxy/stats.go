@@ -25,6 +25,7 @@ type Stats struct {
 	LeasesReleased    uint64
 	BackendErrors     uint64
 	BinaryRefused     uint64 // connections closed for speaking the binary protocol
+	GutterKeys        uint64 // keys routed to the gutter
 }
 
 // ServerState is one memcached server and whether it is up.
@@ -36,6 +37,7 @@ type counters struct {
 	cmdMeta, hits, misses, leases, hotMisses, staleServed atomic.Uint64
 	leaseSetsRejected, backendErrors, leasesReleased      atomic.Uint64
 	binaryRefused                                         atomic.Uint64
+	gutterKeys                                            atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -56,6 +58,7 @@ func (c *counters) snapshot() Stats {
 		LeasesReleased:    c.leasesReleased.Load(),
 		BackendErrors:     c.backendErrors.Load(),
 		BinaryRefused:     c.binaryRefused.Load(),
+		GutterKeys:        c.gutterKeys.Load(),
 	}
 }
 
@@ -82,6 +85,7 @@ func registerMetrics(reg prometheus.Registerer, c *counters) error {
 		counter("cachesync_proxy_leases_released_total", "Leases given back by fillers that could not fill (lease-release).", &c.leasesReleased),
 		counter("cachesync_proxy_binary_refused_total", "Client connections closed for speaking the binary protocol.", &c.binaryRefused),
 		counter("cachesync_proxy_backend_errors_total", "Requests answered SERVER_ERROR because of memcached.", &c.backendErrors),
+		counter("cachesync_proxy_gutter_keys_total", "Keys routed to the gutter because their server was out of rotation.", &c.gutterKeys),
 	}
 	for _, col := range cs {
 		if err := reg.Register(col); err != nil {

@@ -162,3 +162,54 @@ func (m *Memcached) Restart(t TB) {
 		t.Fatalf("restart memcached: %v", err)
 	}
 }
+
+// Pause freezes memcached with SIGSTOP and returns once every thread of it
+// is stopped. The server keeps its port: the kernel still completes TCP
+// handshakes from its listen backlog, but nothing answers.
+func (m *Memcached) Pause(t TB) {
+	t.Helper()
+	pid := m.signal(t, syscall.SIGSTOP)
+	Eventually(t, 10*time.Second, func() error { return allStopped(pid) })
+}
+
+// Resume lets a paused memcached run again (SIGCONT).
+func (m *Memcached) Resume(t TB) {
+	t.Helper()
+	m.signal(t, syscall.SIGCONT)
+}
+
+func (m *Memcached) signal(t TB, sig syscall.Signal) int {
+	t.Helper()
+	m.mu.Lock()
+	cmd := m.cmd
+	m.mu.Unlock()
+	if cmd == nil {
+		t.Fatalf("signal memcached %s: not running", m.Addr())
+	}
+	if err := syscall.Kill(cmd.Process.Pid, sig); err != nil {
+		t.Fatalf("signal memcached %s: %v", m.Addr(), err)
+	}
+	return cmd.Process.Pid
+}
+
+// allStopped reads every thread's state from /proc: a signal to a process
+// reaches its threads asynchronously.
+func allStopped(pid int) error {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(dir + "/" + task.Name() + "/stat")
+		if err != nil {
+			return err
+		}
+		// "<tid> (<comm>) <state> ...": comm may hold spaces, not ")".
+		rest := b[strings.LastIndexByte(string(b), ')')+1:]
+		if f := strings.Fields(string(rest)); len(f) == 0 || f[0] != "T" {
+			return fmt.Errorf("thread %s of memcached %d not stopped yet", task.Name(), pid)
+		}
+	}
+	return nil
+}
