@@ -69,6 +69,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		Replica:   &ReplicaStatus{Up: true, ReplayLSN: "0/3000000", LagBytes: 4096, LagSeconds: 0.25},
 		E2ELag:    &LagStats{P50: 0.012, P99: 0.080, Max: 0.1, Samples: 100},
 		Memcached: []ServerStatus{{Addr: "127.0.0.1:11211", Up: true}, {Addr: "127.0.0.1:11212", Up: true}},
+		Consistency: &ConsistencyStatus{Checked: 10000, Inconsistent: 1, Nines: Nines(10000, 1),
+			PresenceChecked: 50, PresenceNines: Nines(50, 0),
+			Recent: []InconsistentKey{{Key: "user:42", Table: "public.users", Kind: "value", Cached: "42|old", Database: "42|new", At: time.Now()}}},
 	}}
 	a := startNode(t, "east", "east-1", "sidecar", nil, func(c *Config) {
 		c.Status = east.get
@@ -108,26 +111,33 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	e := regionCard(t, dom, "east")
 	for name, want := range map[string]string{
-		"health":                "warning",
-		"active-sidecar":        "east-1",
-		"replica-lag-bytes":     "4.0 KiB",
-		"replica-lag-seconds":   "250 ms",
-		"e2e-p50":               "12 ms",
-		"e2e-p99":               "80 ms",
-		"invalidations-per-sec": "1234.5",
-		"queue-depth":           "7",
-		"slot-confirmed":        "0/3000060",
-		"retained-wal":          "3.0 GiB",
-		"memcached-up":          "2",
-		"memcached-down":        "0",
-		"hit-rate":              "90.0 %",
-		"leases-granted":        "55",
-		"hot-misses":            "12",
-		"stale-served":          "3",
+		"health":                   "warning",
+		"active-sidecar":           "east-1",
+		"replica-lag-bytes":        "4.0 KiB",
+		"replica-lag-seconds":      "250 ms",
+		"e2e-p50":                  "12 ms",
+		"e2e-p99":                  "80 ms",
+		"invalidations-per-sec":    "1234.5",
+		"queue-depth":              "7",
+		"slot-confirmed":           "0/3000060",
+		"retained-wal":             "3.0 GiB",
+		"memcached-up":             "2",
+		"memcached-down":           "0",
+		"hit-rate":                 "90.0 %",
+		"leases-granted":           "55",
+		"hot-misses":               "12",
+		"stale-served":             "3",
+		"consistency-nines":        "4.0 nines",
+		"consistency-checked":      "10000",
+		"consistency-inconsistent": "1",
+		"consistency-presence":     "50 / 0",
 	} {
 		if got := field(e, name); got != want {
 			t.Errorf("east %s = %q, want %q", name, got, want)
 		}
+	}
+	if !strings.Contains(e, `data-key="user:42"`) || !strings.Contains(e, "<td>42|old</td><td>42|new</td>") {
+		t.Errorf("east does not list its inconsistent key:\n%s", e)
 	}
 	if !strings.Contains(e, `data-field="wal-warning"`) {
 		t.Errorf("east has no WAL warning:\n%s", e)

@@ -25,6 +25,8 @@ type NodeStatus struct {
 	QueueDepth          int            `json:"queue_depth"`
 	Memcached           []ServerStatus `json:"memcached,omitempty"`
 	Proxy               *ProxyStatus   `json:"proxy,omitempty"`
+	// Consistency is a sidecar's consistency monitor; nil on a proxy.
+	Consistency *ConsistencyStatus `json:"consistency,omitempty"`
 }
 
 // SlotStatus is the region's replication slot as seen from the primary and

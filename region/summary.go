@@ -32,6 +32,8 @@ type RegionSummary struct {
 	Memcached           []ServerStatus `json:"memcached,omitempty"`
 	MemcachedUp         int            `json:"memcached_up"`
 	MemcachedDown       int            `json:"memcached_down"`
+	// Consistency is the active sidecar's consistency monitor.
+	Consistency *ConsistencyStatus `json:"consistency,omitempty"`
 	// Proxy sums the counters of the region's alive proxies.
 	Proxy *ProxyTotals `json:"proxy,omitempty"`
 	Nodes []Member     `json:"nodes"`
@@ -137,7 +139,7 @@ func summarizeRegion(name string, members []Member, th thresholds) RegionSummary
 func sidecarFigures(s *RegionSummary, st *NodeStatus, th thresholds, worse func(h, reason string)) {
 	ips, qd := st.InvalidationsPerSec, st.QueueDepth
 	s.InvalidationsPerSec, s.QueueDepth = &ips, &qd
-	s.Replica, s.Slot, s.E2ELag = st.Replica, st.Slot, st.E2ELag
+	s.Replica, s.Slot, s.E2ELag, s.Consistency = st.Replica, st.Slot, st.E2ELag, st.Consistency
 	if sl := st.Slot; sl != nil {
 		if sl.WarnBytes > 0 {
 			s.WALWarnBytes = sl.WarnBytes

@@ -53,10 +53,7 @@ func auditConfig(cfg Config, dsn string, examples int, stderr io.Writer) (audit.
 	a := audit.DefaultConfig()
 	a.DSN = dsn
 	if a.DSN == "" {
-		a.DSN = cfg.Postgres[0].Replica
-	}
-	if a.DSN == "" {
-		a.DSN = cfg.Postgres[0].Source
+		a.DSN = cfg.Postgres[0].ReadDSN()
 	}
 	a.Servers, a.Hash, a.MaxExamples = cfg.Memcache.Servers, cfg.Memcache.Hash, examples
 	a.Tables = map[string][]string{}

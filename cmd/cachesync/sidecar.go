@@ -13,6 +13,7 @@ import (
 
 	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/invalidator"
+	"github.com/cachesync/cachesync/invalidator/audit"
 	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/replication"
 )
@@ -47,6 +48,7 @@ type sidecar struct {
 	gate    closingGate
 	replica *invalidator.ReplicaGate // nil in a region that reads the primary
 	e2e     *region.LagWindow
+	check   *audit.Monitor // the consistency monitor
 }
 
 // closingGate is a gate that holds a database connection.
@@ -56,15 +58,27 @@ type closingGate interface {
 }
 
 // streamAcker breaks the cycle between the invalidator (which acks) and the
-// stream (which needs the invalidator as its handler).
-type streamAcker struct{ s *replication.Stream }
+// stream (which needs the invalidator as its handler); what is acked is
+// delivered, which the consistency monitor waits for.
+type streamAcker struct {
+	s   *replication.Stream
+	mon *audit.Monitor
+}
 
-func (a *streamAcker) Ack(end replication.LSN) { a.s.Ack(end) }
+func (a *streamAcker) Ack(end replication.LSN) {
+	a.s.Ack(end)
+	a.mon.Delivered(end)
+}
 
 func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	s := &sidecar{cfg: cfg, src: cfg.Postgres[0], log: log, e2e: region.NewLagWindow(5 * time.Minute)}
 	src := s.src
-	acker := &streamAcker{}
+	check, err := newConsistency(cfg, src, log, m.reg)
+	if err != nil {
+		return nil, err
+	}
+	s.check = check
+	acker := &streamAcker{mon: check}
 
 	icfg := invalidator.DefaultConfig()
 	icfg.Tables = map[string]invalidator.TableRule{}
@@ -78,6 +92,7 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	icfg.BatchSize = cfg.Memcache.BatchSize
 	icfg.BatchDelay = time.Duration(cfg.Memcache.BatchDelay)
 	icfg.Acker = acker
+	icfg.Sampler = check
 	icfg.Logger = log
 	icfg.Registerer = m.reg
 	icfg.OnHeartbeat = func(node string, sent, done time.Time) {
@@ -219,7 +234,7 @@ func (s *sidecar) Run(ctx context.Context) error {
 	if err := s.checkCatalog(ctx); err != nil {
 		return fmt.Errorf("catalog check: %w", err)
 	}
-	return runAll(ctx, s.inv.Run, s.stream.Run, s.monitor.Run, s.beats.Run, s.watchReplica)
+	return runAll(ctx, s.inv.Run, s.stream.Run, s.monitor.Run, s.beats.Run, s.watchReplica, s.check.Run)
 }
 
 // watchReplica keeps the replica's figures fresh for the dashboard while no
@@ -244,6 +259,7 @@ func (s *sidecar) Close() {
 	s.stream.Close()
 	s.inv.Close()
 	s.gate.Close()
+	s.check.Close()
 }
 
 // ready takes fresh snapshots; status judges its own.
@@ -300,6 +316,7 @@ func (s *sidecar) status() region.NodeStatus {
 		InvalidationsPerSec: inv.InvalidationsPerSec,
 		QueueDepth:          inv.QueueDepth,
 		Memcached:           invServers(inv.ServersUp),
+		Consistency:         consistencyStatus(s.check),
 	}
 	if rs != nil {
 		ns.Replica = &region.ReplicaStatus{Up: rs.Up, ReplayLSN: rs.ReplayLSN.String(), LagSeconds: rs.Lag.Seconds()}

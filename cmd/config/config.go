@@ -40,6 +40,15 @@ type Source struct {
 	RetainedWALWarnBytes ByteSize `yaml:"retained_wal_warn_bytes"`
 }
 
+// ReadDSN is the database the region's readers fill from: its replica of
+// this source, or the primary itself in the primary's region.
+func (s Source) ReadDSN() string {
+	if s.Replica != "" {
+		return s.Replica
+	}
+	return s.Source
+}
+
 // Memcache is the region's memcached pool.
 type Memcache struct {
 	Servers List `yaml:"servers"`
@@ -93,6 +102,9 @@ type Consistency struct {
 	Sample float64 `yaml:"sample"`
 	// After is how long after the invalidation a key is re-checked.
 	After Duration `yaml:"after"`
+	// MaxPerSecond caps the checks (each one cache read and at most one
+	// query on the database the region reads).
+	MaxPerSecond int `yaml:"max_per_second"`
 }
 
 // Cluster is memberlist membership.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/invalidator"
+	"github.com/cachesync/cachesync/invalidator/audit"
 	"github.com/cachesync/cachesync/lease/proxy"
 	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/replication"
@@ -12,11 +13,7 @@ import (
 
 // Defaults of the keys whose libraries do not have them yet
 // (DESIGN.md, "The commands and the config").
-const (
-	defaultGutterTTL         = 10 * time.Second
-	defaultConsistencySample = 0.001
-	defaultConsistencyAfter  = 10 * time.Second
-)
+const defaultGutterTTL = 10 * time.Second
 
 // Default is a Config with every default set: what a file that says
 // nothing gets, and where a Config filled from Go starts. The libraries'
@@ -24,7 +21,7 @@ const (
 // drift apart. It has no sources: append DefaultSource()s.
 func Default() Config {
 	host, _ := os.Hostname()
-	inv, px, rg := invalidator.DefaultConfig(), proxy.DefaultConfig(), region.DefaultConfig()
+	inv, px, rg, mon := invalidator.DefaultConfig(), proxy.DefaultConfig(), region.DefaultConfig(), audit.DefaultMonitorConfig()
 	return Config{
 		Node: host,
 		Memcache: Memcache{
@@ -46,7 +43,7 @@ func Default() Config {
 			Procs:         1,
 			ClassicLeases: true,
 		},
-		Consistency: Consistency{Sample: defaultConsistencySample, After: Duration(defaultConsistencyAfter)},
+		Consistency: Consistency{Sample: mon.Sample, After: Duration(mon.After), MaxPerSecond: mon.MaxPerSecond},
 		Cluster:     Cluster{Bind: rg.Bind},
 		HTTP:        HTTP{Listen: rg.HTTPListen},
 	}

@@ -62,6 +62,9 @@ func (v *checker) check(c *Config, role Role) {
 	if c.Consistency.Sample < 0 || c.Consistency.Sample > 1 {
 		v.problem("consistency.sample", "%g: must be between 0 and 1 (a fraction of invalidated keys)", c.Consistency.Sample)
 	}
+	if c.Consistency.MaxPerSecond < 1 {
+		v.problem("consistency.max_per_second", "%d: must be at least 1", c.Consistency.MaxPerSecond)
+	}
 	v.hostPort("cluster.bind", c.Cluster.Bind)
 	for _, j := range c.Cluster.Join {
 		v.hostPort("cluster.join", j)

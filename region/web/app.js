@@ -78,9 +78,47 @@ function regionCard(r) {
     fig("leases-granted", "leases granted", px ? fmtNum(px.leases_granted) : DASH),
     fig("hot-misses", "hot misses", px ? fmtNum(px.hot_misses) : DASH),
     fig("stale-served", "stale served", px ? fmtNum(px.stale_served) : DASH)));
+  card.append(consistencyBox(r.consistency));
   card.append(walBox(r));
   card.append(nodesTable(r.nodes || []));
   return card;
+}
+
+// fmtNines mirrors region.NinesFigure.String.
+function fmtNines(n) {
+  if (missing(n)) return DASH;
+  return (n.at_least ? "\u2265 " : "") + n.nines.toFixed(1) + " nines";
+}
+
+// consistencyBox is the active sidecar's consistency monitor: sampled keys
+// re-read after their invalidation and compared with the database.
+function consistencyBox(c) {
+  const box = el("div", { class: "consistency", "data-field": "consistency" });
+  if (missing(c)) {
+    box.append(el("span", { class: "label" }, "consistency: " + DASH));
+    return box;
+  }
+  const bad = c.inconsistent + c.presence_inconsistent > 0;
+  box.classList.toggle("bad", bad);
+  box.append(el("div", { class: "figures" },
+    fig("consistency-nines", "consistency", fmtNines(c.nines)),
+    fig("consistency-checked", "keys checked", fmtNum(c.checked)),
+    fig("consistency-inconsistent", "inconsistent", fmtNum(c.inconsistent)),
+    fig("consistency-presence", "presence checked / inconsistent",
+      fmtNum(c.presence_checked) + " / " + fmtNum(c.presence_inconsistent))));
+  const recent = c.recent || [];
+  if (recent.length) {
+    const t = el("table", { class: "recent", "data-field": "consistency-recent" });
+    t.append(el("tr", {}, el("th", {}, "inconsistent key"), el("th", {}, "cached"),
+      el("th", {}, "database"), el("th", {}, "when")));
+    for (const k of recent) {
+      t.append(el("tr", { "data-key": k.key },
+        el("td", {}, k.key), el("td", {}, k.cached), el("td", {}, k.database),
+        el("td", {}, new Date(k.at).toLocaleTimeString())));
+    }
+    box.append(t);
+  }
+  return box;
 }
 
 function walBox(r) {
