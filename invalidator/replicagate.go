@@ -2,6 +2,7 @@ package invalidator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -27,8 +28,10 @@ type ReplicaGate struct {
 	log *zap.Logger
 	db  *replication.SQLConn
 
-	mu        sync.Mutex
-	up        bool
+	mu sync.Mutex
+	up bool
+	// problem says why the replica cannot gate ("" while up).
+	problem   string
 	replay    replication.LSN
 	lag       time.Duration
 	lastCheck time.Time
@@ -44,8 +47,30 @@ func replayed(replay replication.LSN, p Pending) bool {
 	return replay > p.Commit || (p.End != 0 && replay >= p.End)
 }
 
-const replayQuery = `SELECT pg_last_wal_replay_lsn()::text,
+const replayQuery = `SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text,
 	COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)::float8`
+
+// ErrNotReplica marks a replica DSN that points at a server out of recovery.
+var ErrNotReplica = errors.New("not a replica")
+
+// notReplica is the refusal for a replica DSN that reaches a primary.
+func (g *ReplicaGate) notReplica() error {
+	return fmt.Errorf("postgres.replica %s is %w (pg_is_in_recovery is false): point it at this region's streaming replica, or remove it in the primary's region", replication.RedactDSN(g.cfg.DSN), ErrNotReplica)
+}
+
+// CheckInRecovery asks the replica once whether it is in recovery: an error
+// wrapping ErrNotReplica when it is not, the connection's error when it
+// cannot be asked, nil when it is a replica.
+func (g *ReplicaGate) CheckInRecovery(ctx context.Context) error {
+	var inRecovery bool
+	if err := g.db.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil {
+		return fmt.Errorf("ask the replica whether it is in recovery: %w", err)
+	}
+	if !inRecovery {
+		return g.notReplica()
+	}
+	return nil
+}
 
 // Wait blocks until the replica has replayed p's commit or ctx ends.
 func (g *ReplicaGate) Wait(ctx context.Context, p Pending) error {
@@ -68,31 +93,39 @@ func (g *ReplicaGate) Wait(ctx context.Context, p Pending) error {
 }
 
 // poll reads the replica's replay position. SQLConn logs connection state
-// changes; a replica that answers but is not in recovery is logged here.
+// changes; the gate logs its own (unavailable, not a replica, available),
+// once each. A replica out of recovery (promoted, or a primary's DSN) no
+// longer follows the primary: its replay position says nothing about the
+// primary's commits, so the gate holds as if it were down.
 func (g *ReplicaGate) poll(ctx context.Context) (replication.LSN, error) {
 	var text *string
 	var lag float64
-	err := g.db.QueryRow(ctx, replayQuery).Scan(&text, &lag)
-	if err == nil && text == nil {
-		err = fmt.Errorf("pg_last_wal_replay_lsn() is NULL: the replica DSN points at a primary")
+	inRecovery := true
+	err := g.db.QueryRow(ctx, replayQuery).Scan(&inRecovery, &text, &lag)
+	if err == nil && !inRecovery {
+		err = g.notReplica()
 	}
 	var lsn replication.LSN
-	if err == nil {
+	if err == nil && text != nil {
 		lsn, err = pglogrepl.ParseLSN(*text)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err != nil {
-		if g.up || g.lastCheck.IsZero() {
-			g.log.Warn("replica unavailable: holding invalidations until it replays", zap.Error(err))
+		problem := "replica unreachable: invalidations are held"
+		if errors.Is(err, ErrNotReplica) {
+			problem = "replica is not in recovery (promoted, or not a replica): invalidations are held; " + err.Error()
 		}
-		g.up, g.lastCheck = false, time.Now()
+		if problem != g.problem {
+			g.log.Warn("replica cannot gate: holding invalidations until it replays", zap.String("problem", problem), zap.Error(err))
+		}
+		g.up, g.problem, g.lastCheck = false, problem, time.Now()
 		return 0, fmt.Errorf("replica replay position: %w", err)
 	}
 	if !g.up && !g.lastCheck.IsZero() {
 		g.log.Info("replica available again")
 	}
-	g.up, g.lastCheck = true, time.Now()
+	g.up, g.problem, g.lastCheck = true, "", time.Now()
 	if lsn > g.replay {
 		g.replay = lsn
 	}
@@ -103,6 +136,9 @@ func (g *ReplicaGate) poll(ctx context.Context) (replication.LSN, error) {
 // ReplicaState is the replica as the gate last saw it.
 type ReplicaState struct {
 	Up bool
+	// Problem says why the gate holds while !Up: unreachable, or out of
+	// recovery.
+	Problem string
 	// ReplayLSN is the highest replay position seen.
 	ReplayLSN replication.LSN
 	// Lag is now() minus the last replayed transaction's commit time, as
@@ -117,7 +153,7 @@ type ReplicaState struct {
 func (g *ReplicaGate) State() ReplicaState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return ReplicaState{Up: g.up, ReplayLSN: g.replay, Lag: g.lag, CheckedAt: g.lastCheck}
+	return ReplicaState{Up: g.up, Problem: g.problem, ReplayLSN: g.replay, Lag: g.lag, CheckedAt: g.lastCheck}
 }
 
 // Refresh polls the replica once (for status pages while no batch waits).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -186,7 +187,7 @@ func (s *sidecar) registerMetrics(m *metrics) {
 		return
 	}
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "cachesync_replica_up", Help: "1 when the region's replica answered the last poll; invalidations are held while 0.",
+		Name: "cachesync_replica_up", Help: "1 when the region's replica answered the last poll and is in recovery; invalidations are held while 0.",
 		ConstLabels: prometheus.Labels{"region": s.cfg.Region},
 	}, func() float64 {
 		if s.replica.State().Up {
@@ -231,6 +232,13 @@ func (s *sidecar) checkCatalog(ctx context.Context) error {
 }
 
 func (s *sidecar) Run(ctx context.Context) error {
+	if s.replica != nil {
+		// Unreachable is retried by the gate; answering "not in recovery"
+		// is a config error.
+		if err := s.replica.CheckInRecovery(ctx); errors.Is(err, invalidator.ErrNotReplica) {
+			return err
+		}
+	}
 	if err := s.checkCatalog(ctx); err != nil {
 		return fmt.Errorf("catalog check: %w", err)
 	}
@@ -289,7 +297,10 @@ func sidecarReadiness(st replication.StreamStatus, servers []region.ServerStatus
 		return err
 	}
 	if replica != nil && !replica.Up {
-		return fmt.Errorf("replica unreachable: invalidations are held")
+		if replica.Problem != "" {
+			return errors.New(replica.Problem)
+		}
+		return errors.New("replica not reached yet: invalidations are held")
 	}
 	return nil
 }
