@@ -1,5 +1,7 @@
 // Package cluster starts real PostgreSQL, memcached and cachesync processes
-// for tests, on loopback only, and tears them down when the test ends.
+// for tests, on loopback only, and tears them down when the test ends. The
+// servers themselves are cmd/local's (shared with cachesync demo); this
+// package adds what a test needs around them.
 //
 // Guarantees:
 //   - Every server or process started through this package is stopped and its
@@ -7,7 +9,8 @@
 //     SIGKILL if the test process itself dies (parent-death signal).
 //   - A Start* function returns only once the server answers on its port
 //     (PostgreSQL accepts a connection, a replica reports pg_is_in_recovery,
-//     memcached answers "version"). Readiness is polled, never slept for.
+//     memcached answers "version", a sidecar or proxy answers /readyz).
+//     Readiness is polled, never slept for.
 //   - PostgreSQL runs from /usr/lib/postgresql/15/bin as the postgres user when
 //     the test runs as root (PostgreSQL refuses root), as the current user
 //     otherwise; wal_level=logical, trust auth on 127.0.0.1 and the data
@@ -17,6 +20,6 @@
 //   - When a test fails, the tail of each server's log and each process's
 //     output is written with t.Log.
 //
-// Helpers that take a TB (a testing.TB, or the demo's own TB) fail on
-// error with t.Fatalf, so they must be called from the test's goroutine.
+// Helpers that take a TB fail on error with t.Fatalf, so they must be called
+// from the test's goroutine.
 package cluster

@@ -1,12 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"time"
-)
 
-// pollInterval is short because conditions here are cheap local checks and
-// tests should notice a change quickly; it is not a timing assertion.
-const pollInterval = 10 * time.Millisecond
+	"github.com/cachesync/cachesync/cmd/local"
+)
 
 // Eventually polls cond until it returns nil, and fails the test with the
 // last error if that has not happened within timeout.
@@ -20,15 +19,5 @@ func Eventually(t TB, timeout time.Duration, cond func() error) {
 // Poll is Eventually for code that reports errors instead of failing a
 // test: it returns nil once cond does, or cond's last error at the timeout.
 func Poll(timeout time.Duration, cond func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(pollInterval)
-	}
+	return local.Poll(context.Background(), timeout, cond)
 }

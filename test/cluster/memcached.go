@@ -1,165 +1,57 @@
 package cluster
 
 import (
-	"bufio"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
-	"time"
+
+	"github.com/cachesync/cachesync/cmd/local"
 )
 
 // MemcachedBin is the memcached binary the harness runs.
-const MemcachedBin = "/usr/bin/memcached"
+const MemcachedBin = local.MemcachedBin
 
-const mcReadyTimeout = 10 * time.Second
-
-// Memcached is one memcached server on 127.0.0.1.
+// Memcached is one memcached server on 127.0.0.1; the methods without a TB
+// are local.Memcached's.
 type Memcached struct {
-	args []string
-	port int
-	out  *RingBuffer
-
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	*local.Memcached
 }
 
 // MCOption configures StartMemcached.
-type MCOption func(*mcConfig)
-
-type mcConfig struct {
-	memoryMB int
-	itemSize string
-	conns    int
-}
+type MCOption = local.MCOption
 
 // WithMemoryMB sets -m, the cache size in megabytes (default 64).
-func WithMemoryMB(mb int) MCOption { return func(c *mcConfig) { c.memoryMB = mb } }
+func WithMemoryMB(mb int) MCOption { return local.WithMemoryMB(mb) }
 
 // WithItemSize sets -I, the largest item (e.g. "2m").
-func WithItemSize(size string) MCOption { return func(c *mcConfig) { c.itemSize = size } }
+func WithItemSize(size string) MCOption { return local.WithItemSize(size) }
 
 // WithMaxConns sets -c, the connection limit.
-func WithMaxConns(n int) MCOption { return func(c *mcConfig) { c.conns = n } }
+func WithMaxConns(n int) MCOption { return local.WithMaxConns(n) }
 
 // StartMemcached starts memcached on a free port and returns once it answers
 // "version". It is killed at t.Cleanup.
 func StartMemcached(t TB, opts ...MCOption) *Memcached {
 	t.Helper()
-	cfg := mcConfig{memoryMB: 64}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	m := &Memcached{out: NewRingBuffer(64 << 10)}
-	m.args = []string{"-U", "0", "-m", strconv.Itoa(cfg.memoryMB)}
-	if cfg.itemSize != "" {
-		m.args = append(m.args, "-I", cfg.itemSize)
-	}
-	if cfg.conns > 0 {
-		m.args = append(m.args, "-c", strconv.Itoa(cfg.conns))
-	}
-	if os.Geteuid() == 0 {
-		m.args = append(m.args, "-u", "nobody")
-	}
-	t.Cleanup(func() {
-		m.stop()
-		if t.Failed() {
-			t.Logf("memcached %s output:\n%s", m.Addr(), tailLines(m.out.String(), logTailLines))
-		}
-	})
-
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		if m.port, err = freePort(); err != nil {
-			break
-		}
-		if err = m.start(); err == nil || !strings.Contains(m.out.String(), "failed to listen") {
-			break
-		}
-	}
+	lm, err := local.StartMemcached(opts...)
 	if err != nil {
-		t.Fatalf("start memcached: %v", err)
+		t.Fatalf("%v", err)
 	}
-	return m
-}
-
-// Addr is host:port.
-func (m *Memcached) Addr() string { return fmt.Sprintf("127.0.0.1:%d", m.port) }
-
-// Port is the TCP port, stable across Kill/Restart.
-func (m *Memcached) Port() int { return m.port }
-
-func (m *Memcached) start() error {
-	args := append([]string{"-l", "127.0.0.1", "-p", strconv.Itoa(m.port)}, m.args...)
-	cmd := exec.Command(MemcachedBin, args...)
-	cmd.Stdout, cmd.Stderr = m.out, m.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	exited, err := launch(cmd)
-	if err != nil {
-		return fmt.Errorf("exec memcached: %w", err)
-	}
-	m.mu.Lock()
-	m.cmd, m.exited = cmd, exited
-	m.mu.Unlock()
-
-	if err := awaitReady(exited, mcReadyTimeout, func() error { return mcVersion(m.Addr()) }); err != nil {
-		m.stop()
-		return fmt.Errorf("memcached on port %d not ready: %w\n%s", m.port, err, tailLines(m.out.String(), logTailLines))
-	}
-	return nil
-}
-
-func mcVersion(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("version\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(line, "VERSION ") {
-		return fmt.Errorf("unexpected reply to version: %q", line)
-	}
-	return nil
-}
-
-// stop SIGKILLs the server and waits for it; a no-op when not running.
-func (m *Memcached) stop() {
-	m.mu.Lock()
-	cmd, exited := m.cmd, m.exited
-	m.cmd, m.exited = nil, nil
-	m.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	<-exited
+	closeAtCleanup(t, fmt.Sprintf("memcached %s output", lm.Addr()),
+		func() string { return lm.LogTail(logTailLines) }, lm.Close)
+	return &Memcached{lm}
 }
 
 // Kill SIGKILLs memcached; its contents are lost.
 func (m *Memcached) Kill(t TB) {
 	t.Helper()
-	m.stop()
+	m.Memcached.Kill()
 }
 
 // Restart kills memcached if it runs and starts it again, empty, on the
 // same port.
 func (m *Memcached) Restart(t TB) {
 	t.Helper()
-	m.stop()
-	if err := m.start(); err != nil {
-		t.Fatalf("restart memcached: %v", err)
+	if err := m.Memcached.Restart(); err != nil {
+		t.Fatalf("%v", err)
 	}
 }
 
@@ -168,48 +60,15 @@ func (m *Memcached) Restart(t TB) {
 // handshakes from its listen backlog, but nothing answers.
 func (m *Memcached) Pause(t TB) {
 	t.Helper()
-	pid := m.signal(t, syscall.SIGSTOP)
-	Eventually(t, 10*time.Second, func() error { return allStopped(pid) })
+	if err := m.Memcached.Pause(); err != nil {
+		t.Fatalf("%v", err)
+	}
 }
 
 // Resume lets a paused memcached run again (SIGCONT).
 func (m *Memcached) Resume(t TB) {
 	t.Helper()
-	m.signal(t, syscall.SIGCONT)
-}
-
-func (m *Memcached) signal(t TB, sig syscall.Signal) int {
-	t.Helper()
-	m.mu.Lock()
-	cmd := m.cmd
-	m.mu.Unlock()
-	if cmd == nil {
-		t.Fatalf("signal memcached %s: not running", m.Addr())
+	if err := m.Memcached.Resume(); err != nil {
+		t.Fatalf("%v", err)
 	}
-	if err := syscall.Kill(cmd.Process.Pid, sig); err != nil {
-		t.Fatalf("signal memcached %s: %v", m.Addr(), err)
-	}
-	return cmd.Process.Pid
-}
-
-// allStopped reads every thread's state from /proc: a signal to a process
-// reaches its threads asynchronously.
-func allStopped(pid int) error {
-	dir := fmt.Sprintf("/proc/%d/task", pid)
-	tasks, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, task := range tasks {
-		b, err := os.ReadFile(dir + "/" + task.Name() + "/stat")
-		if err != nil {
-			return err
-		}
-		// "<tid> (<comm>) <state> ...": comm may hold spaces, not ")".
-		rest := b[strings.LastIndexByte(string(b), ')')+1:]
-		if f := strings.Fields(string(rest)); len(f) == 0 || f[0] != "T" {
-			return fmt.Errorf("thread %s of memcached %d not stopped yet", task.Name(), pid)
-		}
-	}
-	return nil
 }

@@ -48,27 +48,6 @@ func TestProcessKillAndSignal(t *testing.T) {
 	}
 }
 
-func TestRingBufferKeepsTail(t *testing.T) {
-	t.Parallel()
-	r := NewRingBuffer(8)
-	r.Write([]byte("abc"))
-	if got := r.String(); got != "abc" {
-		t.Fatalf("got %q", got)
-	}
-	r.Write([]byte("defgh"))
-	if got := r.String(); got != "abcdefgh" {
-		t.Fatalf("exactly full: got %q", got)
-	}
-	r.Write([]byte("ij"))
-	if got := r.String(); !strings.HasSuffix(got, "\ncdefghij") || !strings.Contains(got, "dropped") {
-		t.Fatalf("wrapped: got %q", got)
-	}
-	r.Write([]byte("0123456789XY"))
-	if got := r.String(); !strings.HasSuffix(got, "\n456789XY") {
-		t.Fatalf("oversized write: got %q", got)
-	}
-}
-
 func TestModuleRootHoldsGoMod(t *testing.T) {
 	t.Parallel()
 	root, err := ModuleRoot()

@@ -3,13 +3,13 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/cachesync/cachesync/cmd/local"
 	"github.com/cachesync/cachesync/region"
 )
 
@@ -167,24 +167,12 @@ func (s *Sidecar) WaitReady(t testing.TB, timeout time.Duration) {
 	t.Helper()
 	s.waitReady(t, timeout, "sidecar", s.Ready)
 	if s.Exited() {
-		t.Fatalf("sidecar exited before it was ready:\n%s", tailLines(s.Logs(), logTailLines))
+		t.Fatalf("sidecar exited before it was ready:\n%s", s.LogTail(logTailLines))
 	}
 }
 
 // Ready is one /readyz probe: nil when the sidecar says it is ready.
-func (s *Sidecar) Ready() error { return readyz(s.Config.HTTPListen) }
-
-// readyz is one probe of a cachesync process's /readyz on httpAddr.
-func readyz(httpAddr string) error {
-	body, code, err := HTTPGet("http://" + httpAddr + "/readyz")
-	if err != nil {
-		return err
-	}
-	if code != http.StatusOK {
-		return fmt.Errorf("readyz %d: %s", code, body)
-	}
-	return nil
-}
+func (s *Sidecar) Ready() error { return local.Readyz(s.Config.HTTPListen) }
 
 // View is the sidecar's /api/status: this node, the fleet it sees, and the
 // regions' summaries.
@@ -209,19 +197,6 @@ func (s *Sidecar) Status() (region.NodeStatus, error) {
 	return v.Node, err
 }
 
-var httpClient = &http.Client{Timeout: 2 * time.Second}
-
 // HTTPGet fetches url with a short timeout and returns the body (at most
 // 4 MiB) and the status code.
-func HTTPGet(url string) ([]byte, int, error) {
-	resp, err := httpClient.Get(url)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", url, err)
-	}
-	return body, resp.StatusCode, nil
-}
+func HTTPGet(url string) ([]byte, int, error) { return local.HTTPGet(url) }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachesync/cachesync/cmd/local"
 )
 
 // RegionSpec describes one region of a multi-region test world: its own
@@ -77,7 +79,7 @@ func StartProxy(t TB, name, listen, httpAddr, backends string, extra ...string) 
 	t.Helper()
 	args := append([]string{"proxy", "--listen", listen, "--backends", backends, "--http", httpAddr}, extra...)
 	p := StartProcess(t, name, Binary(t), args...)
-	p.waitReady(t, proxyReadyTimeout, "proxy", func() error { return readyz(httpAddr) })
+	p.waitReady(t, proxyReadyTimeout, "proxy", func() error { return local.Readyz(httpAddr) })
 	return p
 }
 

@@ -1,6 +1,7 @@
-package cluster
+package local
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 // nobody may be reaping them if PID 1 is not an init.
 func killGroup(pgid int, timeout time.Duration) error {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	return Poll(timeout, func() error {
+	return Poll(context.Background(), timeout, func() error {
 		live := liveGroupMembers(pgid)
 		if len(live) == 0 {
 			return nil
@@ -29,18 +30,9 @@ func liveGroupMembers(pgid int) []int {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var live []int
 	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		// Fields after the parenthesised command: state ppid pgrp ...
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		fields := strings.Fields(s[i+1:])
-		if len(fields) < 3 || fields[0] == "Z" || fields[0] == "X" {
+		fields, err := procStat(f)
+		// state ppid pgrp ...
+		if err != nil || len(fields) < 3 || fields[0] == "Z" || fields[0] == "X" {
 			continue
 		}
 		if g, err := strconv.Atoi(fields[2]); err == nil && g == pgid {
@@ -49,4 +41,20 @@ func liveGroupMembers(pgid int) []int {
 		}
 	}
 	return live
+}
+
+// procStat returns the fields of a /proc/<pid>/stat (or task stat) file
+// after the parenthesised command, which may hold spaces but not ")":
+// state, ppid, pgrp, ...
+func procStat(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("%s: no command field", path)
+	}
+	return strings.Fields(s[i+1:]), nil
 }

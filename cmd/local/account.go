@@ -1,4 +1,4 @@
-package cluster
+package local
 
 import (
 	"fmt"
@@ -36,7 +36,7 @@ func pgAccount() (account, error) {
 
 // command builds a command that runs as the account in its own process
 // group, so that a whole server (postmaster and backends) can be signalled
-// at once, and that dies with the test process.
+// at once, and that dies with the process that started it.
 func (a account) command(dir, bin string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
@@ -49,10 +49,11 @@ func (a account) command(dir, bin string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// tempDir makes a directory the account owns and can reach (os.TempDir is
-// world-searchable; t.TempDir is root-only and so unusable for postgres).
-func (a account) tempDir(pattern string) (string, error) {
-	dir, err := os.MkdirTemp("", pattern)
+// tempDir makes a directory inside parent ("" = os.TempDir) that the
+// account owns. parent must be searchable by the account: os.TempDir is, a
+// testing.T's TempDir (0700, root's) is not.
+func (a account) tempDir(parent, pattern string) (string, error) {
+	dir, err := os.MkdirTemp(parent, pattern)
 	if err != nil {
 		return "", fmt.Errorf("temp dir: %w", err)
 	}

@@ -1,9 +1,12 @@
-package cluster
+package local
 
 import (
 	"os"
 	"strings"
 )
+
+// LogTailLines is how much of a server's log errors quote.
+const LogTailLines = 50
 
 // tailLines returns the last n lines of s.
 func tailLines(s string, n int) string {

@@ -1,4 +1,4 @@
-package cluster
+package local
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// queryTimeout bounds one helper query so a hung server fails the test
-// instead of hanging it until the go test timeout.
+// queryTimeout bounds one helper query so a hung server fails the caller
+// instead of hanging it.
 const queryTimeout = 30 * time.Second
 
 // Each helper call opens its own connection: the server may be killed and
-// restarted between calls, and tests may call helpers concurrently.
+// restarted between calls, and callers may use helpers concurrently.
 func (p *Postgres) withConn(db string, f func(ctx context.Context, c *pgx.Conn) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 	defer cancel()
@@ -25,33 +25,25 @@ func (p *Postgres) withConn(db string, f func(ctx context.Context, c *pgx.Conn) 
 	return f(ctx, c)
 }
 
-// Exec runs sql on database "postgres" and fails the test on error. Without
-// args, sql may hold several statements.
-func (p *Postgres) Exec(t TB, sql string, args ...any) {
-	t.Helper()
-	p.ExecDB(t, "postgres", sql, args...)
-}
-
-// ExecDB is Exec on database db.
-func (p *Postgres) ExecDB(t TB, db, sql string, args ...any) {
-	t.Helper()
+// Exec runs sql on database db. Without args, sql may hold several
+// statements.
+func (p *Postgres) Exec(db, sql string, args ...any) error {
 	err := p.withConn(db, func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, sql, args...)
 		return err
 	})
 	if err != nil {
-		t.Fatalf("exec %q on %s: %v", sql, db, err)
+		return fmt.Errorf("exec %q on %s: %w", sql, db, err)
 	}
+	return nil
 }
 
 // CreateDB creates database name.
-func (p *Postgres) CreateDB(t TB, name string) {
-	t.Helper()
-	p.Exec(t, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+func (p *Postgres) CreateDB(name string) error {
+	return p.Exec("postgres", "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 }
 
-// QueryRow returns a row whose Scan runs the query; the error is returned,
-// not turned into a test failure, so tests can poll with it.
+// QueryRow returns a row whose Scan runs the query on database db.
 func (p *Postgres) QueryRow(db, sql string, args ...any) pgx.Row {
 	return lazyRow{p: p, db: db, sql: sql, args: args}
 }
@@ -73,17 +65,8 @@ func (r lazyRow) Scan(dest ...any) error {
 }
 
 // QueryString returns the first column of the first row in its text form
-// ("" for NULL), and fails the test on error or when there is no row.
-func (p *Postgres) QueryString(t TB, db, sql string, args ...any) string {
-	t.Helper()
-	s, err := p.queryString(db, sql, args...)
-	if err != nil {
-		t.Fatalf("%v", err)
-	}
-	return s
-}
-
-func (p *Postgres) queryString(db, sql string, args ...any) (string, error) {
+// ("" for NULL); no row is an error (pgx.ErrNoRows).
+func (p *Postgres) QueryString(db, sql string, args ...any) (string, error) {
 	var out string
 	err := p.withConn(db, func(ctx context.Context, c *pgx.Conn) error {
 		// The simple protocol returns text for every type, so any column
