@@ -12,6 +12,7 @@ import (
 
 	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/lease/proxy"
+	"github.com/cachesync/cachesync/lease/route"
 	"github.com/cachesync/cachesync/region"
 )
 
@@ -21,6 +22,8 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 	listen := fs.String("listen", "", "without --config: address to serve the memcached protocol on")
 	backends := fs.String("backends", "", "without --config: memcached servers, host:port,host:port")
 	hash := fs.String("hash", proxy.DefaultConfig().Hash, "without --config: ketama or crc32")
+	gutter := fs.String("gutter", "", "without --config: gutter servers for a down server's keys, host:port,host:port")
+	gutterTTL := fs.Duration("gutter-ttl", proxy.DefaultConfig().GutterTTL, "without --config: the longest a value lives in the gutter")
 	allowFlush := fs.Bool("allow-flush", false, "without --config: pass flush_all to every server")
 	httpListen := fs.String("http", "", "dashboard and /metrics address; overrides http.listen (without --config, empty: none)")
 	bind := fs.String("bind", "", "memberlist gossip address; overrides cluster.bind (so a sidecar's file can serve a proxy on the same host)")
@@ -58,6 +61,7 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		cfg.Proxy.Listen, cfg.Memcache.Servers = *listen, config.SplitList(*backends)
 		cfg.Memcache.Hash, cfg.Proxy.AllowFlush = *hash, *allowFlush
+		cfg.Memcache.Gutter, cfg.Memcache.GutterTTL = config.SplitList(*gutter), config.Duration(*gutterTTL)
 		cfg.HTTP.Listen = *httpListen
 		cfg.Cluster.Bind = "127.0.0.1:0"
 		if err := cfg.Check(config.RoleProxy); err != nil {
@@ -86,7 +90,9 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 type proxyPart struct {
-	srv *proxy.Server
+	srv    *proxy.Server
+	region string
+	fleet  func() []region.Member // nil until watchFleet
 }
 
 func newProxyPart(cfg Config, log *zap.Logger, m *metrics) (part, error) {
@@ -94,6 +100,8 @@ func newProxyPart(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	pc.Listen = cfg.Proxy.Listen
 	pc.Servers = cfg.Memcache.Servers
 	pc.Hash = cfg.Memcache.Hash
+	pc.Gutter = cfg.Memcache.Gutter
+	pc.GutterTTL = time.Duration(cfg.Memcache.GutterTTL)
 	pc.LeaseTTL = time.Duration(cfg.Proxy.LeaseTTL)
 	pc.HotMissWait = time.Duration(cfg.Proxy.HotMissWait)
 	pc.AllowFlush = cfg.Proxy.AllowFlush
@@ -110,12 +118,90 @@ func newProxyPart(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 		return nil, fmt.Errorf("proxy listen %s: %w", cfg.Proxy.Listen, err)
 	}
 	// The bound address matters when the config asks for port 0.
-	log.Info("serving the memcached protocol", zap.String("addr", srv.Addr()), zap.Strings("servers", pc.Servers))
-	return &proxyPart{srv: srv}, nil
+	log.Info("serving the memcached protocol", zap.String("addr", srv.Addr()), zap.Strings("servers", pc.Servers),
+		zap.Strings("gutter", pc.Gutter))
+	return &proxyPart{srv: srv, region: cfg.Region}, nil
 }
 
-func (p *proxyPart) Run(ctx context.Context) error { return p.srv.Run(ctx) }
-func (p *proxyPart) Close()                        { p.srv.Close() }
+func (p *proxyPart) watchFleet(fleet func() []region.Member) { p.fleet = fleet }
+
+// Run serves, and feeds the proxy its region's sidecar reports while it
+// does.
+func (p *proxyPart) Run(ctx context.Context) error {
+	if p.fleet == nil {
+		return p.srv.Run(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		p.feed(ctx)
+	}()
+	err := p.srv.Run(ctx)
+	cancel()
+	<-fed
+	return err
+}
+
+func (p *proxyPart) Close() { p.srv.Close() }
+
+// feedInterval is how often the proxy reads the fleet for its sidecars'
+// reports: a fraction of the sidecars' status interval (1 s by default), so
+// a returned server is back in rotation soon after it is up to date.
+const feedInterval = 100 * time.Millisecond
+
+func (p *proxyPart) feed(ctx context.Context) {
+	t := time.NewTicker(feedInterval)
+	defer t.Stop()
+	for {
+		p.srv.SetReports(sidecarReports(p.fleet(), p.region))
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// sidecarReports is what the alive sidecars of the region say of each
+// memcached server, stamped with when this node last heard from them.
+// Where they disagree the worse wins: a server not up for one of them is
+// not up, and of several "up"s the oldest vouches. No sidecar: no reports,
+// and the proxy's own view decides.
+func sidecarReports(fleet []region.Member, regionName string) map[string]route.Report {
+	out := map[string]route.Report{}
+	for _, m := range fleet {
+		if m.Region != regionName || m.Role != "sidecar" || m.State != region.StateAlive || m.Status == nil {
+			continue
+		}
+		for _, s := range m.Status.Memcached {
+			rep := route.Report{State: reportedState(s), Received: m.LastSeen}
+			if old, ok := out[s.Addr]; ok && (old.State != route.StateUp ||
+				rep.State == route.StateUp && old.Received.Before(rep.Received)) {
+				continue
+			}
+			out[s.Addr] = rep
+		}
+	}
+	return out
+}
+
+// reportedState reads a sidecar's state of a server; a sidecar that does
+// not say (an older version) has only Up, and a state this build does not
+// know is not up.
+func reportedState(s region.ServerStatus) route.State {
+	if s.State == "" {
+		if s.Up {
+			return route.StateUp
+		}
+		return route.StateDown
+	}
+	st, err := route.ParseState(s.State)
+	if err != nil {
+		return route.StateDown
+	}
+	return st
+}
 
 // ready takes a fresh snapshot; status judges its own.
 func (p *proxyPart) ready() error { return firstDown(proxyServers(p.srv.ServersUp())) }

@@ -22,6 +22,12 @@ type part interface {
 	ready() error
 }
 
+// fleetWatcher is a part that learns from the fleet's gossip: the proxy
+// reads each memcached server's state from its region's sidecars.
+type fleetWatcher interface {
+	watchFleet(fleet func() []region.Member)
+}
+
 // metrics is one role's registry, served at its /metrics. serve makes one
 // per role, so the demo's roles (one process) do not collide.
 type metrics struct{ reg *prometheus.Registry }
@@ -90,6 +96,9 @@ func serve(ctx context.Context, log *zap.Logger, cfg Config, role string,
 	}
 	log.Info("started", zap.String("version", version), zap.Int("pid", os.Getpid()),
 		zap.String("http", node.HTTPAddr()), zap.String("gossip", node.GossipAddr()))
+	if fw, ok := p.(fleetWatcher); ok {
+		fw.watchFleet(node.Fleet)
+	}
 	err = runAll(ctx, p.Run, node.Run)
 	if err != nil {
 		return err
