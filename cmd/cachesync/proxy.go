@@ -92,6 +92,7 @@ func cmdProxy(ctx context.Context, args []string, stderr io.Writer) error {
 type proxyPart struct {
 	srv    *proxy.Server
 	region string
+	pool   int                    // servers in the pool; ServersUp lists the gutter's after them
 	fleet  func() []region.Member // nil until watchFleet
 }
 
@@ -120,7 +121,7 @@ func newProxyPart(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	// The bound address matters when the config asks for port 0.
 	log.Info("serving the memcached protocol", zap.String("addr", srv.Addr()), zap.Strings("servers", pc.Servers),
 		zap.Strings("gutter", pc.Gutter))
-	return &proxyPart{srv: srv, region: cfg.Region}, nil
+	return &proxyPart{srv: srv, region: cfg.Region, pool: len(pc.Servers)}, nil
 }
 
 func (p *proxyPart) watchFleet(fleet func() []region.Member) { p.fleet = fleet }
@@ -204,7 +205,22 @@ func reportedState(s region.ServerStatus) route.State {
 }
 
 // ready takes a fresh snapshot; status judges its own.
-func (p *proxyPart) ready() error { return firstDown(proxyServers(p.srv.ServersUp())) }
+func (p *proxyPart) ready() error { return servable(proxyServers(p.srv.ServersUp()), p.pool) }
+
+// servable is the proxy's readiness: it serves every key while each pool
+// server is up, or while the gutter that takes a down one's keys is. Some
+// memcached server of a large pool is always down; a proxy that turned
+// unready for it would be taken out of rotation with its gutter.
+func servable(servers []region.ServerStatus, pool int) error {
+	down := firstDown(servers[:pool])
+	if down == nil || pool == len(servers) {
+		return down
+	}
+	if err := firstDown(servers[pool:]); err != nil {
+		return fmt.Errorf("%w, and its keys' gutter: %w", down, err)
+	}
+	return nil
+}
 
 // proxyServers is the proxy's view of the pool as the status shows it.
 func proxyServers(in []proxy.ServerState) []region.ServerStatus {

@@ -66,3 +66,23 @@ func TestReportedState(t *testing.T) {
 		}
 	}
 }
+
+func TestServable(t *testing.T) {
+	up := func(a string) region.ServerStatus { return region.ServerStatus{Addr: a, Up: true} }
+	down := func(a string) region.ServerStatus { return region.ServerStatus{Addr: a} }
+	for _, c := range []struct {
+		servers []region.ServerStatus
+		pool    int
+		ok      bool
+	}{
+		{[]region.ServerStatus{up("a"), up("b")}, 2, true},
+		{[]region.ServerStatus{up("a"), down("b")}, 2, false},            // no gutter
+		{[]region.ServerStatus{up("a"), down("b"), up("g")}, 2, true},    // the gutter serves b's keys
+		{[]region.ServerStatus{up("a"), down("b"), down("g")}, 2, false}, // nothing serves them
+		{[]region.ServerStatus{up("a"), up("b"), down("g")}, 2, true},    // the gutter is not needed
+	} {
+		if err := servable(c.servers, c.pool); (err == nil) != c.ok {
+			t.Errorf("servable(%v, %d) = %v", c.servers, c.pool, err)
+		}
+	}
+}
