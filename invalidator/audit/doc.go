@@ -21,8 +21,12 @@
 //     the database the region reads. A stale or missing key is consistent
 //     (the next reader refills it). A live value that differs from the
 //     row's value template (or, without a template, a live key whose row is
-//     gone) is read again ConfirmAfter later, database first, and counted
-//     only when the row is unchanged and the cache still contradicts it.
+//     gone) is read again, database first, once ConfirmAfter has passed and
+//     the invalidator has delivered every change the first database read
+//     could see (its replay or insert position); it counts only when the row
+//     is unchanged and the cache still contradicts it. So a row written in
+//     between, or an invalidation still on its way (lag), is never counted
+//     as an inconsistency; a confirmation waits while delivery is held.
 //     Keys that no longer belong to their row are skipped, never guessed.
 //   - The monitor never slows invalidation: Sampled and Offer do not block
 //     (a full queue drops the sample and counts it), it holds at most

@@ -126,6 +126,9 @@ type entry struct {
 	// difference waiting to be confirmed.
 	want       string
 	confirming bool
+	// seen is the database's position at the first read: the confirmation
+	// waits until the invalidator has delivered it.
+	seen replication.LSN
 }
 
 // Run checks samples until ctx ends or Close is called. It starts no
@@ -173,6 +176,9 @@ func (m *Monitor) Run(ctx context.Context) error {
 			if d := q.head().due.Sub(now); d > 0 {
 				wait = d
 				break
+			}
+			if q.head().seen > replication.LSN(m.delivered.Load()) {
+				break // Delivered pokes the loop
 			}
 			ok, d := lim.take(now)
 			if !ok {

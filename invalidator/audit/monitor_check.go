@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/cachesync/cachesync/replication"
 )
 
 // cacheReader reads one key as a reader would see it, handing back any
@@ -19,11 +21,18 @@ type cacheReader interface {
 // the identity (primary key) of sample, and returns that identity too.
 type rowReader interface {
 	row(ctx context.Context, table string, sample map[string]string) (id, row map[string]string, found bool, err error)
+	// position is the newest WAL position whose commits a read made now
+	// can see (the replica's replay position, or the primary's insert
+	// position).
+	position(ctx context.Context) (replication.LSN, error)
 	close()
 }
 
 // step checks e once. A first check that finds a difference returns e, to
-// be confirmed after ConfirmAfter; everything else is counted here.
+// be confirmed once ConfirmAfter has passed and every change the database
+// read could see has been invalidated (e.seen delivered): until then a
+// newer row may only be waiting for its invalidation, which is lag, not an
+// inconsistency. Everything else is counted here.
 func (m *Monitor) step(ctx context.Context, e *entry) *entry {
 	t := m.tables[e.s.Table]
 	if t == nil {
@@ -55,7 +64,15 @@ func (m *Monitor) step(ctx context.Context, e *entry) *entry {
 		m.counts.checked[kindIndex(t.kind)].Add(1)
 		return nil
 	}
-	e.confirming, e.want = true, v.want
+	pos, err := m.db.position(ctx)
+	m.dbState.observe(m.log, err)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.counts.errors.Add(1)
+		}
+		return nil
+	}
+	e.confirming, e.want, e.seen = true, v.want, pos
 	return e
 }
 

@@ -70,7 +70,10 @@ func TestMonitorFindsStaleRefills(t *testing.T) {
 		t.Fatal(err)
 	}
 	acker.stream = stream
-	runAll(t, mon.Run, inv.Run, stream.Run)
+	// Heartbeats are transactions, so the delivered position keeps moving
+	// on an idle database, as in the sidecar.
+	beats := replication.NewHeartbeater(replication.HeartbeatConfig{DSN: pg.DSN("app"), Node: "test", Interval: 200 * time.Millisecond})
+	runAll(t, mon.Run, inv.Run, stream.Run, beats.Run)
 	cluster.Eventually(t, 60*time.Second, func() error {
 		if !stream.Status().Streaming {
 			return fmt.Errorf("not streaming yet")
@@ -190,4 +193,39 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, kind string) floa
 	}
 	t.Fatalf("%s{kind=%q} not exported", name, kind)
 	return 0
+}
+
+// TestPGRowsLooksUpByIdentity: the monitor finds a row by its primary key
+// (composite, in index order), by its replica identity index when it has no
+// primary key, and refuses a table with neither instead of guessing.
+func TestPGRowsLooksUpByIdentity(t *testing.T) {
+	pg := cluster.StartPostgres(t)
+	pg.CreateDB(t, "app")
+	pg.ExecDB(t, "app", "CREATE TABLE pairs (b int, a text, v text, PRIMARY KEY (a, b))")
+	pg.ExecDB(t, "app", "INSERT INTO pairs VALUES (1, 'x y', 'one'), (2, 'x y', NULL)")
+	pg.ExecDB(t, "app", "CREATE TABLE named (name text NOT NULL, v text)")
+	pg.ExecDB(t, "app", "CREATE UNIQUE INDEX named_name ON named (name)")
+	pg.ExecDB(t, "app", "ALTER TABLE named REPLICA IDENTITY USING INDEX named_name")
+	pg.ExecDB(t, "app", "INSERT INTO named VALUES ('ann', 'a')")
+	pg.ExecDB(t, "app", "CREATE TABLE heap (v text)")
+	p := newPGRows(pg.DSN("app"), 5*time.Second)
+	defer p.close()
+	ctx := context.Background()
+
+	id, row, found, err := p.row(ctx, "public.pairs", map[string]string{"a": "x y", "b": "2", "v": "ignored"})
+	if err != nil || !found || row["v"] != "" || len(row) != 2 || len(id) != 2 || id["a"] != "x y" {
+		t.Fatalf("pairs (x y, 2): id %v row %v found %v err %v", id, row, found, err)
+	}
+	if _, _, found, err := p.row(ctx, "public.pairs", map[string]string{"a": "x y", "b": "3"}); err != nil || found {
+		t.Fatalf("pairs (x y, 3): found %v err %v", found, err)
+	}
+	if _, _, _, err := p.row(ctx, "public.pairs", map[string]string{"a": "x y"}); err != errNoIdentity {
+		t.Fatalf("pairs without b: err %v, want errNoIdentity", err)
+	}
+	if _, row, found, err := p.row(ctx, "public.named", map[string]string{"name": "ann"}); err != nil || !found || row["v"] != "a" {
+		t.Fatalf("named ann: row %v found %v err %v", row, found, err)
+	}
+	if _, _, _, err := p.row(ctx, "public.heap", map[string]string{"v": "x"}); err != errNoIdentity {
+		t.Fatalf("heap: err %v, want errNoIdentity", err)
+	}
 }

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cachesync/cachesync/lease/ring"
+	"github.com/cachesync/cachesync/replication"
 )
 
 // ringReader reads keys from the server the ring picks, one connection per
@@ -159,6 +161,28 @@ func (p *pgRows) identity(ctx context.Context, table string) (*tableIdent, error
 	ti := &tableIdent{cols: cols, query: "SELECT * FROM " + quoteTable(table) + " WHERE " + strings.Join(where, " AND ")}
 	p.ident[table] = ti
 	return ti, nil
+}
+
+// positionQuery is what a read made now can see: on a replica what it has
+// replayed, on a primary what has been inserted.
+const positionQuery = `SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text`
+
+func (p *pgRows) position(ctx context.Context) (replication.LSN, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	if p.conn == nil {
+		return 0, errors.New("not connected")
+	}
+	var s string
+	if err := p.conn.QueryRow(ctx, positionQuery).Scan(&s); err != nil {
+		p.close()
+		return 0, fmt.Errorf("read WAL position: %w", err)
+	}
+	lsn, err := pglogrepl.ParseLSN(s)
+	if err != nil {
+		return 0, fmt.Errorf("read WAL position %q: %w", s, err)
+	}
+	return lsn, nil
 }
 
 func (p *pgRows) close() {

@@ -46,6 +46,7 @@ type fakeDB struct {
 	rows   map[string]map[string]string
 	reads  int
 	onRead func(n int)
+	pos    replication.LSN
 }
 
 func (d *fakeDB) row(_ context.Context, _ string, s map[string]string) (map[string]string, map[string]string, bool, error) {
@@ -65,6 +66,14 @@ func (d *fakeDB) row(_ context.Context, _ string, s map[string]string) (map[stri
 	return map[string]string{"id": id}, r, found, nil
 }
 func (d *fakeDB) close() {}
+
+// position is 0: every change the fake can show counts as delivered,
+// unless a test sets pos.
+func (d *fakeDB) position(context.Context) (replication.LSN, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pos, nil
+}
 func (d *fakeDB) readCount() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -333,4 +342,35 @@ func TestMonitorRunTwiceAndClose(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMonitorConfirmsOnlyAfterWhatItSawIsDelivered: a database that has
+// moved past the cache may only be waiting for an invalidation in flight.
+// The difference is confirmed once the invalidator has delivered the
+// position the first read saw, never before.
+func TestMonitorConfirmsOnlyAfterWhatItSawIsDelivered(t *testing.T) {
+	m, c, d := newTestMonitor(t, "{id}|{name}", nil)
+	d.rows["1"] = map[string]string{"id": "1", "name": "new"}
+	d.pos = 500
+	c.set("user:1", live("1|old"))
+	run(t, m)
+	m.Offer(sample("1", "user:1", 1))
+	m.Delivered(2)
+	cluster.Eventually(t, 5*time.Second, func() error {
+		if n := d.readCount(); n != 1 {
+			return fmt.Errorf("%d database reads", n)
+		}
+		return nil
+	})
+	m.Delivered(499) // a poke that is still short of what the read saw
+	if s := m.Stats(); s.Checked != 0 || s.Inconsistent != 0 {
+		t.Fatalf("counted before position 500 was delivered: %+v", s)
+	}
+	m.Delivered(500)
+	waitStats(t, m, func(s MonitorStats) error {
+		if s.Inconsistent != 1 {
+			return fmt.Errorf("stats %+v", s)
+		}
+		return nil
+	})
 }

@@ -38,6 +38,10 @@ type SidecarConfig struct {
 	// FlushOnNewSlot nil keeps the default (true).
 	FlushOnNewSlot *bool
 	Tables         map[string][]string // schema.table -> key templates
+	// Values maps a table to its value template (tables.<t>.value).
+	Values map[string]string
+	// Consistency, when set, is the consistency monitor's section.
+	Consistency *ConsistencyConfig
 	// Join lists memberlist addresses of the fleet to join.
 	Join []string
 
@@ -96,9 +100,11 @@ func (c SidecarConfig) yamlDoc() map[string]any {
 	setDur(mc, "stale_ttl", c.StaleTTL)
 	tables := map[string]any{}
 	for name, keys := range c.Tables {
-		tables[name] = map[string]any{"keys": keys}
+		t := map[string]any{"keys": keys}
+		setStr(t, "value", c.Values[name])
+		tables[name] = t
 	}
-	return map[string]any{
+	doc := map[string]any{
 		"region":   c.Region,
 		"node":     c.Node,
 		"postgres": pg,
@@ -108,6 +114,23 @@ func (c SidecarConfig) yamlDoc() map[string]any {
 		"cluster":  map[string]any{"bind": c.ClusterBind, "join": append([]string{}, c.Join...)},
 		"http":     map[string]any{"listen": c.HTTPListen},
 	}
+	if cc := c.Consistency; cc != nil {
+		m := map[string]any{"sample": cc.Sample}
+		setDur(m, "after", cc.After)
+		if cc.MaxPerSecond > 0 {
+			m["max_per_second"] = cc.MaxPerSecond
+		}
+		doc["consistency"] = m
+	}
+	return doc
+}
+
+// ConsistencyConfig is the consistency section of a sidecar's config; zero
+// After and MaxPerSecond keep the defaults.
+type ConsistencyConfig struct {
+	Sample       float64
+	After        time.Duration
+	MaxPerSecond int
 }
 
 func setStr(m map[string]any, k, v string) {

@@ -28,6 +28,9 @@ type RegionSpec struct {
 	SidecarMemcached func(real string) string
 	Join             []string
 	Tables           map[string][]string
+	// Values and Consistency go to the sidecar's config as they are.
+	Values      map[string]string
+	Consistency *ConsistencyConfig
 }
 
 // Region is a running region.
@@ -52,7 +55,7 @@ func StartRegion(t testing.TB, spec RegionSpec) *Region {
 	r.Sidecar = StartSidecar(t, SidecarConfig{
 		Region: spec.Name, Node: spec.Name + "-1", Source: spec.Source, Replica: spec.Replica,
 		Servers: []string{sidecarMC}, StatusInterval: 100 * time.Millisecond, HeartbeatInterval: 200 * time.Millisecond,
-		Join: spec.Join, Tables: spec.Tables,
+		Join: spec.Join, Tables: spec.Tables, Values: spec.Values, Consistency: spec.Consistency,
 	})
 	r.ProxyAddr = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	r.ProxyHTTP = fmt.Sprintf("127.0.0.1:%d", FreePort(t))

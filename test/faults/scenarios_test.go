@@ -96,6 +96,7 @@ type result struct {
 	samples            int
 	inconsistent       int
 	unresolved         int
+	monitor            map[string]monitorCounts // by region: the sidecars' own monitor
 }
 
 func TestFaults(t *testing.T) {
@@ -107,6 +108,7 @@ func TestFaults(t *testing.T) {
 			if sc.prepare != nil {
 				sc.prepare(t, w)
 			}
+			before := w.monitorSnapshot(t)
 			l := startLoad(t, w)
 			pause(nil, loadBefore)
 			injected := sc.inject(t, w)
@@ -122,6 +124,11 @@ func TestFaults(t *testing.T) {
 				t.Logf("%s staleness: %s", wt.region, s)
 			}
 			res.inconsistent = w.check(t)
+			res.monitor = map[string]monitorCounts{}
+			for name, after := range w.monitorSnapshot(t) {
+				res.monitor[name] = monitorDelta(before[name], after)
+			}
+			t.Logf("%s: consistency monitor (checked/inconsistent nines): east %s, west %s", sc.name, res.monitor["east"], res.monitor["west"])
 			t.Logf("%s: injected: %s; ops %d (writes %d, reads %d, read errors %d, write errors %d); inconsistent %d; unresolved samples %d",
 				sc.name, injected, res.ops, l.writes.Load(), l.reads.Load(), l.readErrs.Load(), l.writeErrs.Load(), res.inconsistent, unresolved)
 			if unresolved > 0 {
@@ -140,10 +147,12 @@ func TestFaults(t *testing.T) {
 
 func formatTable(rs []result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-36s | %8s | %-24s | %-24s | %s\n", "scenario", "ops", "staleness p99 east/west", "max east/west", "inconsistent")
+	fmt.Fprintf(&b, "%-36s | %8s | %-24s | %-24s | %-12s | %s\n", "scenario", "ops", "staleness p99 east/west", "max east/west", "inconsistent",
+		"monitor checked/inconsistent nines east / west")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "%-36s | %8d | %-24s | %-24s | %d\n", r.scenario, r.ops,
-			ms(r.p99["east"])+" / "+ms(r.p99["west"]), ms(r.max["east"])+" / "+ms(r.max["west"]), r.inconsistent)
+		fmt.Fprintf(&b, "%-36s | %8d | %-24s | %-24s | %-12d | %s / %s\n", r.scenario, r.ops,
+			ms(r.p99["east"])+" / "+ms(r.p99["west"]), ms(r.max["east"])+" / "+ms(r.max["west"]), r.inconsistent,
+			r.monitor["east"], r.monitor["west"])
 	}
 	for _, r := range rs {
 		fmt.Fprintf(&b, "  %s: %s\n", r.scenario, r.injected)

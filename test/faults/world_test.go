@@ -58,11 +58,12 @@ func newWorld(t *testing.T) *world {
 	}
 	w.east = cluster.StartRegion(t, cluster.RegionSpec{
 		Name: "east", Source: w.pg.DSN("app"), ReadDSN: w.pg.DSN("app"),
-		SidecarMemcached: viaProxy("east"), Tables: tables,
+		SidecarMemcached: viaProxy("east"), Tables: tables, Values: values, Consistency: monitorConfig,
 	})
 	w.west = cluster.StartRegion(t, cluster.RegionSpec{
 		Name: "west", Source: westSource, Replica: w.replica.DSN("app"), ReadDSN: w.replica.DSN("app"),
-		SidecarMemcached: viaProxy("west"), Tables: tables, Join: []string{w.east.Sidecar.Config.ClusterBind},
+		SidecarMemcached: viaProxy("west"), Tables: tables, Values: values, Consistency: monitorConfig,
+		Join: []string{w.east.Sidecar.Config.ClusterBind},
 	})
 	w.regions = []*cluster.Region{w.east, w.west}
 	return w
@@ -87,8 +88,9 @@ func (w *world) check(t *testing.T) int {
 	for _, r := range w.regions {
 		cfg := audit.DefaultConfig()
 		cfg.DSN, cfg.Servers, cfg.Tables = r.Spec.ReadDSN, []string{r.MC.Addr()}, tables
-		cfg.Expected = func(_ string, row map[string]string) []byte {
-			return []byte(row["id"] + "|" + row["version"])
+		cfg.Expected = func(table string, row map[string]string) []byte {
+			v, _ := audit.RenderValue(values[table], row) // a constant template
+			return []byte(v)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		rep, err := audit.Check(ctx, cfg)
