@@ -50,31 +50,15 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // auditConfig keeps the tables that say what the app caches; the others
 // cannot be compared and are named on stderr so the operator knows.
 func auditConfig(cfg Config, dsn string, examples int, stderr io.Writer) (audit.Config, error) {
-	a := audit.DefaultConfig()
-	a.DSN = dsn
-	if a.DSN == "" {
-		a.DSN = cfg.Postgres[0].ReadDSN()
+	a, skipped, err := cfg.Audit(dsn, examples)
+	if err != nil {
+		return a, err
 	}
-	a.Servers, a.Hash, a.MaxExamples = cfg.Memcache.Servers, cfg.Memcache.Hash, examples
-	a.Tables = map[string][]string{}
-	values := map[string]string{}
-	for _, name := range config.TableNames(cfg.Tables) {
-		t := cfg.Tables[name]
-		if t.Value == "" {
-			fmt.Fprintf(stderr, "check: skipping %s: no tables.%s.value says what the app caches\n", name, name)
-			continue
-		}
-		if _, err := audit.ValueColumns(t.Value); err != nil {
-			return a, fmt.Errorf("tables.%s.value: %w", name, err)
-		}
-		a.Tables[name], values[name] = t.Keys, t.Value
+	for _, name := range skipped {
+		fmt.Fprintf(stderr, "check: skipping %s: no tables.%s.value says what the app caches\n", name, name)
 	}
 	if len(a.Tables) == 0 {
 		return a, fmt.Errorf("%w: no table has a value template (tables.<t>.value) to compare with", errUsage)
-	}
-	a.Expected = func(table string, row map[string]string) []byte {
-		v, _ := audit.RenderValue(values[table], row) // validated above
-		return []byte(v)
 	}
 	return a, nil
 }

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,70 +19,11 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
-	"go.uber.org/zap"
 
+	"github.com/cachesync/cachesync/cmd/demo"
 	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/test/cluster"
 )
-
-func TestDemoTBTurnsFatalIntoErrorAndCleansUpLIFO(t *testing.T) {
-	tb := newDemoTB(zap.NewNop())
-	var order []int
-	tb.Cleanup(func() { order = append(order, 1) })
-	tb.Cleanup(func() { tb.Fatalf("cleanup 2 fails") })
-	tb.Cleanup(func() { order = append(order, 3) })
-
-	err := tb.start("step", func() {
-		tb.Fatalf("boom %d", 7)
-		t.Error("Fatalf returned to its caller")
-	})
-	if err == nil || err.Error() != "step: boom 7" {
-		t.Fatalf("start = %v, want step: boom 7", err)
-	}
-	if !tb.Failed() {
-		t.Error("Failed() = false after Fatalf")
-	}
-	tb.runCleanups()
-	tb.runCleanups() // each cleanup runs once
-	if len(order) != 2 || order[0] != 3 || order[1] != 1 {
-		t.Errorf("cleanup order = %v, want [3 1] (a failing cleanup does not stop the others)", order)
-	}
-}
-
-func TestDemoTBLetsOtherPanicsThrough(t *testing.T) {
-	tb := newDemoTB(zap.NewNop())
-	defer func() {
-		if r := recover(); r != "bug" {
-			t.Errorf("recovered %v, want the original panic", r)
-		}
-	}()
-	_ = tb.start("step", func() { panic("bug") })
-	t.Error("start swallowed a panic that was not Fatalf")
-}
-
-func TestSummaryLine(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	s := newSummary([]string{"east", "west"}, t0)
-	inv := func(f float64) *float64 { return &f }
-	view := func(hits, misses uint64) region.StatusView {
-		return region.StatusView{Regions: []region.RegionSummary{
-			{Region: "west", InvalidationsPerSec: inv(12), E2ELag: &region.LagStats{P50: 0.0123, P99: 0.2, Samples: 5},
-				Proxy: &region.ProxyTotals{Hits: hits, Misses: misses}},
-			{Region: "east", InvalidationsPerSec: inv(40), Proxy: &region.ProxyTotals{Hits: hits, Misses: 0}},
-		}}
-	}
-	got := s.line(t0.Add(5*time.Second), 1000, view(90, 10), nil, staleResult{Checked: 400}, nil)
-	want := "[5s] writes/s 200 | invalidations/s east 40 west 12 | lag p50/p99 east - west 12.3ms/200ms | hit rate 94.7% | stale 0 (400 cached values checked)"
-	if got != want {
-		t.Errorf("line:\n got %s\nwant %s", got, want)
-	}
-	// The next line's rates are over its own interval only.
-	got = s.line(t0.Add(10*time.Second), 1500, view(100, 20), nil, staleResult{}, errors.New("slots behind"))
-	want = "[10s] writes/s 100 | invalidations/s east 40 west 12 | lag p50/p99 east - west 12.3ms/200ms | hit rate 66.7% | stale ? (slots behind)"
-	if got != want {
-		t.Errorf("line:\n got %s\nwant %s", got, want)
-	}
-}
 
 var (
 	summaryRE = regexp.MustCompile(`writes/s (\d+) \| invalidations/s east (\d+) west (\d+) .* \| stale (\S+) \((\d+) cached values checked\)`)
@@ -112,7 +57,6 @@ func (l *lockedBuffer) String() string {
 // test then plants wrong values in east's cache behind the system's back:
 // the next check must find some (those no write has invalidated since).
 func TestDemo(t *testing.T) {
-	t.Setenv("TMPDIR", os.TempDir()) // the demo points it at its own dir while it runs
 	out := &lockedBuffer{}
 	var errOut bytes.Buffer
 	done := make(chan error, 1)
@@ -158,25 +102,32 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo stopped before its first summary line: %v\nstderr:\n%s", wait(), errOut.String())
 	}
 	text := out.String()
+	if m := tempDirRE.FindStringSubmatch(text); m == nil {
+		t.Error("demo did not say where its temp dir is")
+	} else {
+		requireInDir(t, m[1], "east-sidecar.yaml", "east-proxy.yaml", "west-sidecar.yaml", "west-proxy.yaml",
+			"cachesync.log", "cachesync-pg-*", "cachesync-pgr-*")
+	}
 	if m := dashRE.FindStringSubmatch(text); m == nil {
 		t.Error("demo did not print the dashboard URL")
-	} else if err := httpOK(context.Background(), m[1]); err != nil {
-		t.Errorf("dashboard: %v", err)
 	} else {
+		base := strings.TrimSuffix(m[1], "/")
+		httpGet(t, base+"/")
 		// serve must hand region its registry, or the fleet's own metrics
 		// (region/metrics.go) never reach /metrics.
-		body := httpGet(t, strings.TrimSuffix(m[1], "/")+"/metrics")
+		body := httpGet(t, base+"/metrics")
 		for _, want := range []string{`cachesync_cluster_members{state="alive"}`, `cachesync_cluster_region_behind{region="east"}`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)
 			}
 		}
+		requireProxiesInFleet(t, base+"/api/status", "east", "west")
 	}
 	if m := proxyRE.FindStringSubmatch(text); m == nil {
 		t.Error("demo did not print east's proxy address")
 	} else {
 		mc := memcache.New(m[1])
-		for id := 1; id <= demoRows; id++ {
+		for id := 1; id <= demo.Rows; id++ {
 			if err := mc.Set(&memcache.Item{Key: "item:" + strconv.Itoa(id), Value: []byte("planted"), Expiration: 60}); err != nil {
 				t.Fatalf("plant a wrong value through east's proxy: %v", err)
 			}
@@ -223,6 +174,51 @@ func TestDemo(t *testing.T) {
 	if n, err := strconv.Atoi(lines[before][4]); err != nil || n == 0 {
 		t.Errorf("after planting wrong values in east's cache, the check said stale %s: %s", lines[before][4], lines[before][0])
 	}
+}
+
+// requireInDir fails the test unless each pattern matches a file in dir:
+// everything the demo makes is in its own directory.
+func requireInDir(t *testing.T, dir string, patterns ...string) {
+	t.Helper()
+	for _, p := range patterns {
+		if m, _ := filepath.Glob(filepath.Join(dir, p)); len(m) == 0 {
+			t.Errorf("%s has no %s", dir, p)
+		}
+	}
+}
+
+// requireProxiesInFleet polls the dashboard's /api/status until every
+// region's proxy is an alive member of the fleet and the region's card
+// shows its proxy's figures (reads went through it).
+func requireProxiesInFleet(t *testing.T, statusURL string, regions ...string) {
+	t.Helper()
+	cluster.Eventually(t, 30*time.Second, func() error {
+		body, code, err := cluster.HTTPGet(statusURL)
+		if err != nil || code != http.StatusOK {
+			return fmt.Errorf("GET %s: %d %v", statusURL, code, err)
+		}
+		var v region.StatusView
+		if err := json.Unmarshal(body, &v); err != nil {
+			return err
+		}
+		for _, r := range regions {
+			proxy := r + "-1-proxy"
+			if !slices.ContainsFunc(v.Fleet, func(m region.Member) bool {
+				return m.Name == proxy && m.Role == "proxy" && m.Region == r && m.State == "alive"
+			}) {
+				return fmt.Errorf("%s is not an alive member of the fleet: %+v", proxy, v.Fleet)
+			}
+			i := slices.IndexFunc(v.Regions, func(s region.RegionSummary) bool { return s.Region == r })
+			if i < 0 {
+				return fmt.Errorf("no region %s on the dashboard", r)
+			}
+			p := v.Regions[i].Proxy
+			if p == nil || p.Proxies != 1 || p.Hits+p.Misses == 0 {
+				return fmt.Errorf("region %s shows no proxy figures: %+v", r, p)
+			}
+		}
+		return nil
+	})
 }
 
 func httpGet(t *testing.T, url string) string {

@@ -8,18 +8,17 @@ import (
 // newLogger is JSON for production (one line per event, machine-readable) and
 // a coloured console for --dev.
 func newLogger(dev bool) (*zap.Logger, error) {
+	return logConfig(dev).Build()
+}
+
+// logConfig is newLogger's config, also the demo's log format.
+func logConfig(dev bool) zap.Config {
 	if dev {
 		cfg := zap.NewDevelopmentConfig()
 		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
 		cfg.DisableStacktrace = true
-		return cfg.Build()
+		return cfg
 	}
-	return productionLogConfig().Build()
-}
-
-// productionLogConfig is the JSON logger's config, shared with the demo's
-// log file.
-func productionLogConfig() zap.Config {
 	cfg := zap.NewProductionConfig()
 	cfg.EncoderConfig.TimeKey = "ts"
 	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder

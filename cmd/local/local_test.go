@@ -212,3 +212,18 @@ func TestRingBufferKeepsTail(t *testing.T) {
 		t.Fatalf("oversized write: got %q", got)
 	}
 }
+
+func TestPollStopsAtAnAbort(t *testing.T) {
+	t.Parallel()
+	final, n := errors.New("final"), 0
+	err := Poll(context.Background(), time.Minute, func() error {
+		n++
+		if n < 3 {
+			return errors.New("not yet")
+		}
+		return Abort(final)
+	})
+	if err != final || n != 3 {
+		t.Fatalf("Poll = %v after %d calls, want the aborting error after 3", err, n)
+	}
+}

@@ -11,7 +11,8 @@ import (
 const pollInterval = 10 * time.Millisecond
 
 // Poll calls cond until it returns nil, and returns nil then, or cond's
-// last error once timeout has passed, or ctx's error when ctx is done.
+// last error once timeout has passed, or ctx's error when ctx is done. An
+// error cond wraps with Abort is returned at once (unwrapped).
 func Poll(ctx context.Context, timeout time.Duration, cond func() error) error {
 	return poll(ctx, timeout, nil, cond)
 }
@@ -35,6 +36,10 @@ func poll(ctx context.Context, timeout time.Duration, exited <-chan struct{}, co
 		if err == nil {
 			return nil
 		}
+		var a abort
+		if errors.As(err, &a) {
+			return a.err
+		}
 		if time.Now().After(deadline) {
 			return err
 		}
@@ -45,3 +50,11 @@ func poll(ctx context.Context, timeout time.Duration, exited <-chan struct{}, co
 		}
 	}
 }
+
+// Abort marks err as final for Poll: waiting longer cannot help.
+func Abort(err error) error { return abort{err} }
+
+type abort struct{ err error }
+
+func (a abort) Error() string { return a.err.Error() }
+func (a abort) Unwrap() error { return a.err }

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -16,18 +16,18 @@ import (
 	"github.com/cachesync/cachesync/invalidator/audit"
 )
 
-// demoLoad is the workload's shape. Rates are bounded so the demo leaves a
+// load is the workload's shape. Rates are bounded so the demo leaves a
 // small machine usable.
-type demoLoad struct {
+type load struct {
 	Writers, WritesPerSec int
 	Readers, ReadsPerSec  int // per region
 	CacheTTL              time.Duration
 }
 
-const demoReadTimeout = 2 * time.Second
+const readTimeout = 2 * time.Second
 
-func defaultDemoLoad() demoLoad {
-	return demoLoad{Writers: 2, WritesPerSec: 120, Readers: 2, ReadsPerSec: 500, CacheTTL: time.Minute}
+func defaultLoad() load {
+	return load{Writers: 2, WritesPerSec: 120, Readers: 2, ReadsPerSec: 500, CacheTTL: time.Minute}
 }
 
 // leaseGetter is what a reader needs from the lease client: read through
@@ -36,20 +36,20 @@ type leaseGetter interface {
 	GetOrFill(ctx context.Context, key string, ttl time.Duration, fill func(context.Context) ([]byte, error)) ([]byte, error)
 }
 
-// demoReader is one region's app: its lease client and its database.
-type demoReader struct {
+// reader is one region's app: its lease client and its database.
+type reader struct {
 	region string
 	cache  leaseGetter
 	db     *pgxpool.Pool
 }
 
-// demoWorkload writes on the primary and reads through each region's proxy.
+// workload writes on the primary and reads through each region's proxy.
 // The stale check holds pause to stop writers while it compares.
-type demoWorkload struct {
-	load    demoLoad
+type workload struct {
+	load    load
 	log     *zap.Logger
 	primary *pgxpool.Pool
-	readers []demoReader
+	readers []reader
 
 	pause      sync.RWMutex
 	writes     atomic.Uint64
@@ -59,7 +59,7 @@ type demoWorkload struct {
 
 // Run drives writers and readers until ctx is done and returns after all of
 // them have stopped.
-func (w *demoWorkload) Run(ctx context.Context) {
+func (w *workload) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for range w.load.Writers {
 		wg.Add(1)
@@ -101,10 +101,10 @@ func every(ctx context.Context, interval time.Duration, f func(context.Context))
 
 // write changes one row's price and, every tenth price, its name, so both
 // key templates get invalidated.
-func (w *demoWorkload) write(ctx context.Context) {
+func (w *workload) write(ctx context.Context) {
 	w.pause.RLock()
 	defer w.pause.RUnlock()
-	id := 1 + rand.IntN(demoRows)
+	id := 1 + rand.IntN(Rows)
 	_, err := w.primary.Exec(ctx, `UPDATE public.items SET price = price + 1,
 		name = CASE WHEN price % 10 = 0 THEN 'item-' || id || '-' || price ELSE name END
 		WHERE id = $1`, id)
@@ -117,18 +117,18 @@ func (w *demoWorkload) write(ctx context.Context) {
 	w.writes.Add(1)
 }
 
-func (w *demoWorkload) read(ctx context.Context, r demoReader) {
-	id := 1 + rand.IntN(demoRows)
+func (w *workload) read(ctx context.Context, r reader) {
+	id := 1 + rand.IntN(Rows)
 	fill := func(ctx context.Context) ([]byte, error) {
 		var name, price string
 		if err := r.db.QueryRow(ctx, `SELECT name, price::text FROM public.items WHERE id = $1`, id).Scan(&name, &price); err != nil {
 			return nil, fmt.Errorf("read item %d from %s database: %w", id, r.region, err)
 		}
-		v, err := audit.RenderValue(demoItemValue, map[string]string{"id": strconv.Itoa(id), "name": name, "price": price})
+		v, err := audit.RenderValue(itemValue, map[string]string{"id": strconv.Itoa(id), "name": name, "price": price})
 		return []byte(v), err
 	}
 	// A reader waiting for another's fill gives up rather than piling up.
-	rctx, cancel := context.WithTimeout(ctx, demoReadTimeout)
+	rctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
 	if _, err := r.cache.GetOrFill(rctx, "item:"+strconv.Itoa(id), w.load.CacheTTL, fill); err != nil {
 		if ctx.Err() == nil && !errors.Is(err, context.Canceled) {

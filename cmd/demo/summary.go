@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -35,6 +35,25 @@ func fetchStatus(ctx context.Context, url string) (region.StatusView, error) {
 		return v, fmt.Errorf("status: decode: %w", err)
 	}
 	return v, nil
+}
+
+// fleetHas is nil once the fleet that statusURL's node sees has node alive
+// and gossiping proxy figures (what the dashboard's region card shows).
+func fleetHas(ctx context.Context, statusURL, node string) error {
+	v, err := fetchStatus(ctx, statusURL)
+	if err != nil {
+		return err
+	}
+	for _, m := range v.Fleet {
+		if m.Name != node {
+			continue
+		}
+		if m.State != "alive" || m.Status == nil || m.Status.Proxy == nil {
+			return fmt.Errorf("%s is %s in the fleet, without proxy figures yet", node, m.State)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s is not in the fleet yet", node)
 }
 
 // summary turns successive samples into one line per interval; rates are

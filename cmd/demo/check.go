@@ -1,9 +1,8 @@
-package main
+package demo
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -11,10 +10,10 @@ import (
 	"github.com/cachesync/cachesync/invalidator/audit"
 )
 
-// demoCatchUpTimeout bounds how long the check waits for both regions to
+// catchUpTimeout bounds how long the check waits for both regions to
 // confirm the writes made before it; a region slower than this is reported,
 // not counted as clean.
-const demoCatchUpTimeout = 15 * time.Second
+const catchUpTimeout = 15 * time.Second
 
 // staleResult is one check: how many cached values were compared and how
 // many differ from the primary.
@@ -31,14 +30,14 @@ type staleResult struct {
 // the region's replica replayed it), and then runs the consistency checker
 // of `cachesync check` (invalidator/audit) on each region's memcached.
 type staleChecker struct {
-	work       *demoWorkload
+	work       *workload
 	primary    *pgxpool.Pool
 	primaryDSN string
 	slots      []string
-	regions    []*demoRegion
+	regions    []*regionSetup
 }
 
-func newStaleChecker(work *demoWorkload, primary *pgxpool.Pool, primaryDSN string, regions []*demoRegion) *staleChecker {
+func newStaleChecker(work *workload, primary *pgxpool.Pool, primaryDSN string, regions []*regionSetup) *staleChecker {
 	c := &staleChecker{work: work, primary: primary, primaryDSN: primaryDSN, regions: regions}
 	for _, r := range regions {
 		c.slots = append(c.slots, r.sidecar.Postgres[0].Slot)
@@ -56,7 +55,7 @@ func (c *staleChecker) check(ctx context.Context) (staleResult, error) {
 	for _, r := range c.regions {
 		// Both regions compare with the primary: west's replica has replayed
 		// everything its slot confirmed.
-		acfg, err := auditConfig(r.sidecar, c.primaryDSN, 1, io.Discard)
+		acfg, _, err := r.sidecar.Audit(c.primaryDSN, 1)
 		if err != nil {
 			return staleResult{}, err
 		}
@@ -81,7 +80,7 @@ func (c *staleChecker) waitConfirmed(ctx context.Context) error {
 	if err := c.primary.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&target); err != nil {
 		return fmt.Errorf("primary wal position: %w", err)
 	}
-	deadline := time.Now().Add(demoCatchUpTimeout)
+	deadline := time.Now().Add(catchUpTimeout)
 	for {
 		var behind []string
 		rows, err := c.primary.Query(ctx, `SELECT slot_name::text FROM unnest($1::text[]) AS s(slot_name)
@@ -106,7 +105,7 @@ func (c *staleChecker) waitConfirmed(ctx context.Context) error {
 		case len(behind) == 0:
 			return nil
 		case time.Now().After(deadline):
-			return fmt.Errorf("slots %v not confirmed past %s within %s", behind, target, demoCatchUpTimeout)
+			return fmt.Errorf("slots %v not confirmed past %s within %s", behind, target, catchUpTimeout)
 		}
 		select {
 		case <-ctx.Done():
