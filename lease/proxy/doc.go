@@ -21,5 +21,9 @@
 //     change.
 //   - Bounded resources: MaxConns connections, IdleTimeout, one request in
 //     flight per client connection, bounded line and value sizes.
-//   - A down server answers "SERVER_ERROR backend unavailable" at once.
+//   - A pool server out of rotation (lease/route: unreachable from here, or
+//     not reported up to date by the region's sidecar, SetReports) has its
+//     keys served by the gutter (Config.Gutter), where every write's
+//     exptime is capped at GutterTTL. Without a gutter, a down server
+//     answers "SERVER_ERROR backend unavailable" at once.
 package proxy
