@@ -3,7 +3,6 @@ package invalidator
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cachesync/cachesync/lease/keys"
@@ -47,8 +46,9 @@ type Acker interface {
 
 // Config configures an Invalidator.
 type Config struct {
-	// Tables maps "schema.table" (a bare "table" means "public.table") to its
-	// rule. Tables not listed are ignored.
+	// Tables maps a table name as SQL writes it (schema.table, quoted where
+	// needed: public."my-table"; a bare table is in public; see
+	// replication.ParseTable) to its rule. Tables not listed are ignored.
 	Tables map[string]TableRule
 	// Servers is the memcached pool (host:port).
 	Servers []string
@@ -127,22 +127,14 @@ type Gate interface {
 	Wait(ctx context.Context, p Pending) error
 }
 
-// qualify turns a config table name into "schema.table".
-func qualify(table string) string {
-	if strings.Contains(table, ".") {
-		return table
-	}
-	return "public." + table
-}
-
 // compiledTable is a TableRule with its templates parsed.
 type compiledTable struct {
-	name      string
+	name      replication.Table
 	templates []*keys.Template
 	truncate  string
 }
 
-func (c *Config) validate() (map[string]*compiledTable, error) {
+func (c *Config) validate() (map[replication.Table]*compiledTable, error) {
 	if len(c.Servers) == 0 {
 		return nil, fmt.Errorf("no memcached servers configured")
 	}
@@ -156,9 +148,12 @@ func (c *Config) validate() (map[string]*compiledTable, error) {
 		c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
 		return nil, fmt.Errorf("batch size, queue, delays, timeouts and retry bounds must be positive (start from DefaultConfig)")
 	}
-	tables := make(map[string]*compiledTable, len(c.Tables))
+	tables := make(map[replication.Table]*compiledTable, len(c.Tables))
 	for name, rule := range c.Tables {
-		q := qualify(name)
+		q, err := replication.ParseTable(name)
+		if err != nil {
+			return nil, err
+		}
 		ct := &compiledTable{name: q, truncate: rule.Truncate}
 		if ct.truncate == "" {
 			ct.truncate = TruncateLog

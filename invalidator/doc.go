@@ -20,6 +20,15 @@
 //   - Bad rows never crash: a key over 250 bytes, or a column a row does not
 //     carry, is logged (rate-limited) and counted, and the rest proceeds.
 //   - Start-up refuses tables, columns and replica identities that could not
-//     name every key (CheckCatalog), with the exact ALTER TABLE to run; a
-//     Relation message that later shows such a change is refused the same way.
+//     name every key (CheckCatalog), with the exact ALTER TABLE to run, for a
+//     partitioned table on the table and on every leaf partition; a Relation
+//     message that later shows such a change is refused the same way.
+//   - While running (Watch), a configured table that left the publication
+//     (dropped and re-created) is added again and every region flushes its
+//     memcached at that point of the stream, in order with the
+//     invalidations around it (a replication.FlushPrefix message); attached
+//     partitions have their replica identity checked, and problems are
+//     logged once and listed (SchemaProblems).
+//   - A key column whose type changes in the stream is warned about once
+//     per change (the key text may change with it) and counted.
 package invalidator

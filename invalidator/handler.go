@@ -20,7 +20,7 @@ var _ replication.Handler = (*Invalidator)(nil)
 // refuses a relation whose columns or replica identity can no longer name
 // every key.
 func (inv *Invalidator) Relation(ctx context.Context, rel *replication.Relation) error {
-	t, ok := inv.tables[rel.QualifiedName()]
+	t, ok := inv.tables[rel.Table()]
 	if !ok {
 		delete(inv.rels, rel.ID)
 		return nil
@@ -31,6 +31,7 @@ func (inv *Invalidator) Relation(ctx context.Context, rel *replication.Relation)
 		inv.log.Error("refusing relation: invalidations would be lost", zap.Error(err))
 		return fmt.Errorf("relation %s: %w", rel.QualifiedName(), err)
 	}
+	inv.checkKeyTypes(rel, t)
 	inv.rels[rel.ID] = newRelRules(rel, t)
 	return nil
 }
@@ -83,7 +84,7 @@ func (inv *Invalidator) rules(rel *replication.Relation) *relRules {
 	}
 	// A change may reference a Relation this handler was not shown (a
 	// consumer that replays its cached relations after a reconnect).
-	t, ok := inv.tables[rel.QualifiedName()]
+	t, ok := inv.tables[rel.Table()]
 	if !ok {
 		return nil
 	}
@@ -99,7 +100,7 @@ func (inv *Invalidator) addKey(r *relRules, c *replication.Change, tpl *keys.Tem
 	key, err := r.render(tpl, t)
 	switch {
 	case errors.Is(err, errNull):
-		inv.log.Debug("NULL key column: no key", zap.String("table", r.table.name), zap.String("template", tpl.String()))
+		inv.log.Debug("NULL key column: no key", zap.Stringer("table", r.table.name), zap.String("template", tpl.String()))
 	case err != nil:
 		inv.keyError(r, c, tpl.String(), err)
 	case !slices.Contains(inv.keyBuf, key):
@@ -112,7 +113,7 @@ func (inv *Invalidator) keyError(r *relRules, c *replication.Change, tpl string,
 	inv.keyErrors.Add(1)
 	inv.keyErrLog.log(func(suppressed int) {
 		inv.log.Error("cannot render a key of a changed row; that key is not invalidated",
-			zap.String("table", r.table.name), zap.String("op", c.Op.String()),
+			zap.Stringer("table", r.table.name), zap.String("op", c.Op.String()),
 			zap.String("template", tpl), zap.Error(err), zap.Int("suppressed_since_last", suppressed))
 	})
 }
@@ -120,18 +121,18 @@ func (inv *Invalidator) keyError(r *relRules, c *replication.Change, tpl string,
 func (inv *Invalidator) truncate(ctx context.Context, c *replication.Change) error {
 	flush := false
 	for _, rel := range c.Truncated {
-		t, ok := inv.tables[rel.QualifiedName()]
+		t, ok := inv.tables[rel.Table()]
 		if !ok {
 			continue
 		}
 		inv.truncates.Add(1)
 		if t.truncate == TruncateFlush {
 			flush = true
-			inv.log.Warn("TRUNCATE of a configured table: flushing every memcached server", zap.String("table", t.name))
+			inv.log.Warn("TRUNCATE of a configured table: flushing every memcached server", zap.Stringer("table", t.name))
 			continue
 		}
 		inv.log.Error("TRUNCATE of a configured table: its keys cannot be named and are NOT invalidated; "+
-			"flush memcached or set truncate: flush for this table", zap.String("table", t.name))
+			"flush memcached or set truncate: flush for this table", zap.Stringer("table", t.name))
 	}
 	if !flush {
 		return nil
@@ -139,8 +140,12 @@ func (inv *Invalidator) truncate(ctx context.Context, c *replication.Change) err
 	return inv.enqueue(ctx, event{kind: evFlush, tx: inv.cur}, true)
 }
 
-// Message reports heartbeats once everything before them is delivered.
+// Message reports heartbeats once everything before them is delivered, and
+// flushes the pool where the stream says so (replication.FlushPrefix).
 func (inv *Invalidator) Message(ctx context.Context, m replication.Message) error {
+	if m.Prefix == replication.FlushPrefix {
+		return inv.flushMessage(ctx, m)
+	}
 	if m.Prefix != replication.HeartbeatPrefix {
 		return nil
 	}
@@ -200,4 +205,19 @@ func (inv *Invalidator) enqueue(ctx context.Context, ev event, now bool) error {
 		putChunk(chunk)
 		return ErrClosed
 	}
+}
+
+// flushMessage queues a flush_all of every server at the message's place in
+// the stream: after every change before it, gated like them, and before
+// anything after it is acked. Changes of tables that were not published
+// before this point were never streamed, so nothing else can name them.
+func (inv *Invalidator) flushMessage(ctx context.Context, m replication.Message) error {
+	inv.publicationFlushes.Add(1)
+	inv.log.Error("flushing every memcached server of this region: changes of configured tables were not streamed",
+		zap.ByteString("reason", m.Content), zap.Stringer("lsn", m.LSN))
+	tx := inv.cur
+	if !m.Transactional || tx == nil {
+		tx = &txn{final: m.LSN}
+	}
+	return inv.enqueue(ctx, event{kind: evFlush, tx: tx}, true)
 }

@@ -24,21 +24,33 @@ func columnsNotIn(t *compiledTable, has func(col string) bool) []string {
 	return out
 }
 
-// checkColumns checks a table's columns (exists) and the columns its replica
-// identity ident carries in the old row of an UPDATE or DELETE (carried):
-// every template column must exist and, unless the identity is FULL, be
-// carried.
-func checkColumns(t *compiledTable, ident byte, exists map[string]bool, carried []string) error {
+// identityGap is one relation (the configured table, or one of its leaf
+// partitions) whose replica identity ident does not carry template columns
+// missing in the old row of an UPDATE or DELETE; carried is what it carries.
+type identityGap struct {
+	rel              replication.Table
+	ident            byte
+	missing, carried []string
+}
+
+// checkColumns checks one relation of configured table t: its columns
+// (exists) and those its replica identity ident carries in the old row of
+// an UPDATE or DELETE (carried). Every template column must exist and,
+// unless the identity is FULL, be carried: a gap is returned when not.
+func checkColumns(t *compiledTable, rel replication.Table, ident byte, exists map[string]bool, carried []string) (*identityGap, error) {
 	if unknown := columnsNotIn(t, func(c string) bool { return exists[c] }); len(unknown) > 0 {
-		return fmt.Errorf("table %s has no column %s used by its key templates", t.name, strings.Join(unknown, ", "))
+		if rel != t.name {
+			return nil, fmt.Errorf("table %s: partition %s has no column %s used by the key templates", t.name, rel, strings.Join(unknown, ", "))
+		}
+		return nil, fmt.Errorf("table %s has no column %s used by its key templates", t.name, strings.Join(unknown, ", "))
 	}
 	if ident == 'f' {
-		return nil
+		return nil, nil
 	}
 	if missing := columnsNotIn(t, func(c string) bool { return slices.Contains(carried, c) }); len(missing) > 0 {
-		return identityError(t.name, ident, missing, carried)
+		return &identityGap{rel: rel, ident: ident, missing: missing, carried: carried}, nil
 	}
-	return nil
+	return nil, nil
 }
 
 func identityName(ident byte) string {
@@ -55,11 +67,27 @@ func identityName(ident byte) string {
 	return fmt.Sprintf("%q", ident)
 }
 
-// identityError names the table, the columns and the fix.
-func identityError(table string, ident byte, missing, carried []string) error {
-	return fmt.Errorf("table %s: key templates use columns %s that an UPDATE or DELETE does not carry "+
-		"(REPLICA IDENTITY %s carries %s); run: ALTER TABLE %s REPLICA IDENTITY FULL;",
-		table, strings.Join(missing, ", "), identityName(ident), listOrNone(carried), quoteQualified(table))
+// identityError names the table, the columns, each relation at fault and
+// the fix: one ALTER TABLE per relation, since a partitioned table's
+// REPLICA IDENTITY does not reach its partitions.
+func identityError(t replication.Table, gaps []identityGap) error {
+	var missing, why, fix []string
+	for _, g := range gaps {
+		for _, c := range g.missing {
+			if !slices.Contains(missing, c) {
+				missing = append(missing, c)
+			}
+		}
+		w := fmt.Sprintf("REPLICA IDENTITY %s carries %s", identityName(g.ident), listOrNone(g.carried))
+		if g.rel != t {
+			w = "partition " + g.rel.String() + ": " + w
+		}
+		why = append(why, w)
+		fix = append(fix, "ALTER TABLE "+g.rel.String()+" REPLICA IDENTITY FULL;")
+	}
+	sort.Strings(missing)
+	return fmt.Errorf("table %s: key templates use columns %s that an UPDATE or DELETE does not carry (%s); run: %s",
+		t, strings.Join(missing, ", "), strings.Join(why, "; "), strings.Join(fix, " "))
 }
 
 func listOrNone(cols []string) string {
@@ -67,30 +95,6 @@ func listOrNone(cols []string) string {
 		return "no columns"
 	}
 	return strings.Join(cols, ", ")
-}
-
-// quoteQualified quotes each part of schema.table when PostgreSQL needs it,
-// so the printed ALTER TABLE can be pasted as is.
-func quoteQualified(table string) string {
-	parts := strings.SplitN(table, ".", 2)
-	for i, p := range parts {
-		parts[i] = quoteIdent(p)
-	}
-	return strings.Join(parts, ".")
-}
-
-func quoteIdent(s string) string {
-	plain := s != ""
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
-			plain = false
-		}
-	}
-	if plain {
-		return s
-	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
 // checkRelation checks a Relation message of a configured table: a later
@@ -105,5 +109,9 @@ func checkRelation(rel *replication.Relation, t *compiledTable) error {
 			carried = append(carried, c.Name)
 		}
 	}
-	return checkColumns(t, rel.ReplicaIdentity, exists, carried)
+	gap, err := checkColumns(t, t.name, rel.ReplicaIdentity, exists, carried)
+	if err != nil || gap == nil {
+		return err
+	}
+	return identityError(t.name, []identityGap{*gap})
 }

@@ -1,14 +1,17 @@
 package invalidator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cachesync/cachesync/lease/ring"
+	"github.com/cachesync/cachesync/replication"
 	"go.uber.org/zap"
 )
 
@@ -17,7 +20,7 @@ import (
 type Invalidator struct {
 	cfg     Config
 	log     *zap.Logger
-	tables  map[string]*compiledTable
+	tables  map[replication.Table]*compiledTable
 	ring    ring.Ring
 	servers []*server
 	metrics *metrics
@@ -29,10 +32,13 @@ type Invalidator struct {
 	running   atomic.Bool
 
 	// Handler state: Handler calls come from one goroutine.
-	rels   map[uint32]*relRules
-	cur    *txn
-	keyBuf []string
-	chunk  []event
+	rels map[uint32]*relRules
+	// keyTypes are the key columns' types in the last Relation of each
+	// configured table.
+	keyTypes map[replication.Table]map[string]colType
+	cur      *txn
+	keyBuf   []string
+	chunk    []event
 
 	// carry holds the rest of a chunk after its batch was sealed, and
 	// carryChunk the whole chunk, to recycle once carry is used up (loop
@@ -43,10 +49,17 @@ type Invalidator struct {
 	invalidations atomic.Uint64
 	keyErrors     atomic.Uint64
 	truncates     atomic.Uint64
-	batchKeys     atomic.Int64
-	lastDelivered atomic.Int64
-	rate          rateMeter
-	keyErrLog     rateLog
+	// publicationFlushes counts flush messages (replication.FlushPrefix).
+	publicationFlushes atomic.Uint64
+	typeChanges        atomic.Uint64
+	batchKeys          atomic.Int64
+	lastDelivered      atomic.Int64
+	rate               rateMeter
+	keyErrLog          rateLog
+
+	// schemaProblems is what Watch saw last.
+	schemaMu       sync.Mutex
+	schemaProblems []string
 
 	// newBackend opens a server connection; tests replace it.
 	newBackend func(addr string) backend
@@ -70,6 +83,7 @@ func New(cfg Config) (*Invalidator, error) {
 		queue:     make(chan []event, max(1, cfg.MaxQueued/queueChunk)),
 		closed:    make(chan struct{}),
 		rels:      map[uint32]*relRules{},
+		keyTypes:  map[replication.Table]map[string]colType{},
 		keyErrLog: rateLog{interval: time.Second},
 	}
 	if inv.log == nil {
@@ -85,6 +99,23 @@ func New(cfg Config) (*Invalidator, error) {
 		inv.servers = append(inv.servers, &server{addr: addr, upGauge: inv.metrics.up.WithLabelValues(addr)})
 	}
 	return inv, nil
+}
+
+// Tables returns the configured tables, sorted: what the publication must
+// publish.
+func (inv *Invalidator) Tables() []replication.Table {
+	out := make([]replication.Table, 0, len(inv.tables))
+	for t := range inv.tables {
+		out = append(out, t)
+	}
+	sortTables(out)
+	return out
+}
+
+func sortTables(ts []replication.Table) {
+	slices.SortFunc(ts, func(a, b replication.Table) int {
+		return cmp.Or(cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Name, b.Name))
+	})
 }
 
 // Close stops Run and unblocks Handler calls. Safe to call more than once.

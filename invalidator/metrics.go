@@ -9,6 +9,9 @@ type metrics struct {
 	queueKeys     prometheus.GaugeFunc
 	keyErrors     prometheus.CounterFunc
 	truncates     prometheus.CounterFunc
+	pubFlushes    prometheus.CounterFunc
+	schema        prometheus.GaugeFunc
+	typeChanges   prometheus.CounterFunc
 	up            *prometheus.GaugeVec
 	delivery      prometheus.Histogram
 }
@@ -34,6 +37,18 @@ func newMetrics(reg prometheus.Registerer, inv *Invalidator) (*metrics, error) {
 			Name: "cachesync_truncates_total",
 			Help: "TRUNCATEs of configured tables.",
 		}, func() float64 { return float64(inv.truncates.Load()) }),
+		pubFlushes: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cachesync_publication_flushes_total",
+			Help: "Region flushes because configured tables had left the publication (dropped and re-created) or it published partitions under their own names.",
+		}, func() float64 { return float64(inv.publicationFlushes.Load()) }),
+		schema: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "cachesync_schema_problems",
+			Help: "Configured tables the catalog watch last found unable to be invalidated as configured (missing, or a replica identity that does not carry a template's columns, on the table or a partition).",
+		}, func() float64 { return float64(len(inv.SchemaProblems())) }),
+		typeChanges: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cachesync_key_column_type_changes_total",
+			Help: "Type changes of key template columns seen in the stream (the key text may change with the type).",
+		}, func() float64 { return float64(inv.typeChanges.Load()) }),
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "cachesync_memcached_up",
 			Help: "1 when the last exchange with the memcached server succeeded.",
@@ -47,7 +62,7 @@ func newMetrics(reg prometheus.Registerer, inv *Invalidator) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.invalidations, m.queueKeys, m.keyErrors, m.truncates, m.up, m.delivery} {
+	for _, c := range []prometheus.Collector{m.invalidations, m.queueKeys, m.keyErrors, m.truncates, m.pubFlushes, m.schema, m.typeChanges, m.up, m.delivery} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -50,6 +50,15 @@ func testCheckCatalog(t *testing.T, pg *cluster.Postgres) {
 	pg.Exec(t, `ALTER TABLE idx_users REPLICA IDENTITY USING INDEX idx_users_name`)
 	pg.Exec(t, `CREATE TABLE nothing_users (id int PRIMARY KEY)`)
 	pg.Exec(t, `ALTER TABLE nothing_users REPLICA IDENTITY NOTHING`)
+	// Partitioned: the parent FULL, one leaf DEFAULT (ALTER TABLE on the
+	// parent does not reach its partitions), one sub-partitioned leaf FULL.
+	pg.Exec(t, `CREATE TABLE events (id int, day date, name text, PRIMARY KEY (id, day)) PARTITION BY RANGE (day)`)
+	pg.Exec(t, `CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`)
+	pg.Exec(t, `CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') PARTITION BY RANGE (day)`)
+	pg.Exec(t, `CREATE TABLE events_2025_h1 PARTITION OF events_2025 FOR VALUES FROM ('2025-01-01') TO ('2025-07-01')`)
+	pg.Exec(t, `ALTER TABLE events REPLICA IDENTITY FULL`)
+	pg.Exec(t, `ALTER TABLE events_2025_h1 REPLICA IDENTITY FULL`)
+	pg.Exec(t, `CREATE TABLE "my-table" (id int PRIMARY KEY)`)
 	conn := connect(t, pg.DSN("postgres"))
 
 	check := func(tables map[string]TableRule) error {
@@ -57,7 +66,7 @@ func testCheckCatalog(t *testing.T, pg *cluster.Postgres) {
 		cfg.Tables = tables
 		inv, err := New(cfg)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		return inv.CheckCatalog(context.Background(), conn)
 	}
@@ -67,6 +76,9 @@ func testCheckCatalog(t *testing.T, pg *cluster.Postgres) {
 		{"full_users": {Keys: []string{"u:{id}", "n:{name}"}}},
 		{"idx_users": {Keys: []string{"n:{name}"}}},
 		{"nothing_users": {Keys: []string{"static"}}},
+		{"events": {Keys: []string{"e:{id}:{day}"}}},
+		{"events_2025_h1": {Keys: []string{"e:{name}"}}},
+		{`public."my-table"`: {Keys: []string{"m:{id}"}}},
 	}
 	for _, tables := range ok {
 		if err := check(tables); err != nil {
@@ -85,9 +97,20 @@ func testCheckCatalog(t *testing.T, pg *cluster.Postgres) {
 			[]string{"public.idx_users", "USING INDEX carries name", "ALTER TABLE public.idx_users REPLICA IDENTITY FULL;"}},
 		{map[string]TableRule{"nothing_users": {Keys: []string{"x:{id}"}}},
 			[]string{"NOTHING carries no columns", "ALTER TABLE public.nothing_users REPLICA IDENTITY FULL;"}},
+		// The parent is FULL, its leaf events_2024 is not: named with its fix,
+		// and nothing for the parent or the FULL leaf.
+		{map[string]TableRule{"events": {Keys: []string{"e:{name}"}}},
+			[]string{"table public.events: ", "partition public.events_2024: REPLICA IDENTITY DEFAULT carries id, day",
+				"run: ALTER TABLE public.events_2024 REPLICA IDENTITY FULL;"}},
+		{map[string]TableRule{"public.my-table": {Keys: []string{"x:{id}"}}}, []string{`quote names with other characters: "my-table"`}},
+		{map[string]TableRule{`public."My-Table"`: {Keys: []string{"x:{id}"}}}, []string{`public."My-Table" does not exist`}},
 	}
 	for _, c := range bad {
 		err := check(c.tables)
+		if err != nil && strings.Contains(err.Error(), "events") &&
+			(strings.Contains(err.Error(), "ALTER TABLE public.events ") || strings.Contains(err.Error(), "events_2025_h1")) {
+			t.Errorf("fix covers tables that need none: %v", err)
+		}
 		if err == nil {
 			t.Errorf("%v: accepted", c.tables)
 			continue

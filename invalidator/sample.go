@@ -21,7 +21,8 @@ type Sampler interface {
 
 // Sample is one invalidated key and the row it was rendered from.
 type Sample struct {
-	// Table is "schema.table".
+	// Table is the table's name as SQL, quoted where needed
+	// (replication.Table.String: public.users, public."my-table").
 	Table string
 	// Key is the rendered memcached key.
 	Key string
@@ -35,8 +36,15 @@ type Sample struct {
 }
 
 // QualifiedTable is the form Sample.Table takes for a configured table name
-// ("users" is "public.users").
-func QualifiedTable(name string) string { return qualify(name) }
+// ("users" is "public.users"); a name that does not parse is returned as is
+// (New refuses it).
+func QualifiedTable(name string) string {
+	t, err := replication.ParseTable(name)
+	if err != nil {
+		return name
+	}
+	return t.String()
+}
 
 // sample offers key to the configured Sampler when it wants it. The row is
 // copied: the tuple aliases the change's buffer.
@@ -51,5 +59,5 @@ func (inv *Invalidator) sample(r *relRules, t *tuple, key string) {
 			row[c.Name] = strings.Clone(v)
 		}
 	}
-	s.Offer(Sample{Table: r.table.name, Key: key, Row: row, Commit: inv.cur.final})
+	s.Offer(Sample{Table: r.table.name.String(), Key: key, Row: row, Commit: inv.cur.final})
 }

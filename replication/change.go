@@ -39,6 +39,9 @@ func (o Op) String() string {
 type Column struct {
 	Name    string
 	TypeOID uint32
+	// TypeMod is the type modifier (atttypmod: a numeric's precision and
+	// scale, a varchar's length), -1 when there is none.
+	TypeMod int32
 	// Key is true when the column is part of the replica identity, so an
 	// UPDATE or DELETE carries its old value even with REPLICA IDENTITY DEFAULT.
 	Key bool
@@ -55,8 +58,11 @@ type Relation struct {
 	Columns         []Column
 }
 
-// QualifiedName is "schema.table", the form the config uses.
-func (r *Relation) QualifiedName() string { return r.Namespace + "." + r.Name }
+// Table is the relation's name.
+func (r *Relation) Table() Table { return Table{Schema: r.Namespace, Name: r.Name} }
+
+// QualifiedName is schema.table as SQL (quoted where needed).
+func (r *Relation) QualifiedName() string { return r.Table().String() }
 
 // ValueKind says what a tuple column carries.
 type ValueKind byte

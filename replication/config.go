@@ -20,8 +20,8 @@ type Config struct {
 	Slot string
 	// Publication is created for Tables when missing; missing tables are added.
 	Publication string
-	// Tables are "schema.table" names.
-	Tables []string
+	// Tables are the configured tables.
+	Tables []Table
 	// StatusInterval is how often standby status updates are sent; it must be
 	// well below the server's wal_sender_timeout.
 	StatusInterval time.Duration
@@ -88,8 +88,8 @@ func (c *Config) validate() error {
 		return errors.New("replication: publication name is required")
 	}
 	for _, t := range c.Tables {
-		if _, _, err := splitTable(t); err != nil {
-			return fmt.Errorf("replication: %w", err)
+		if t.Schema == "" || t.Name == "" {
+			return fmt.Errorf("replication: table %q: want schema and name", t.Schema+"."+t.Name)
 		}
 	}
 	return nil

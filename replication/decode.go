@@ -36,7 +36,7 @@ func (d *decoder) relation(m *pglogrepl.RelationMessage) *Relation {
 		Columns:         make([]Column, len(m.Columns)),
 	}
 	for i, c := range m.Columns {
-		rel.Columns[i] = Column{Name: c.Name, TypeOID: c.DataType, Key: c.Flags&1 != 0}
+		rel.Columns[i] = Column{Name: c.Name, TypeOID: c.DataType, TypeMod: c.TypeModifier, Key: c.Flags&1 != 0}
 	}
 	d.rels[rel.ID] = rel
 	return rel

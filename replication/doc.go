@@ -37,6 +37,14 @@
 //     blocks for back-pressure cannot make the walsender time out.
 //   - A second consumer of the same slot waits as a standby and takes over
 //     as soon as the slot is released.
+//   - The publication publishes partitioned tables via their root
+//     (publish_via_partition_root), so a change to any partition arrives
+//     under the configured parent's name. Whenever SyncPublication has to
+//     change the publication (tables that left it, partitions published
+//     under their own names) it writes a FlushPrefix message in the same
+//     transaction: changes before it were never streamed as configured.
+//   - Table names follow PostgreSQL's rules (ParseTable): unquoted parts
+//     fold to lower case, quoted parts are exact.
 //
 // The package also offers the slot Monitor (retained WAL, lag), the
 // Heartbeater (transactional logical messages that keep an idle slot moving

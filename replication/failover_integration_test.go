@@ -103,7 +103,7 @@ func TestSecondStreamIsStandbyAndTakesOver(t *testing.T) {
 func runUntilError(t *testing.T, p *cluster.Postgres, slot string) error {
 	t.Helper()
 	cfg := DefaultConfig()
-	cfg.DSN, cfg.Slot, cfg.Publication, cfg.Tables = p.DSN("postgres"), slot, "pub", []string{"public.users"}
+	cfg.DSN, cfg.Slot, cfg.Publication, cfg.Tables = p.DSN("postgres"), slot, "pub", []Table{{Schema: "public", Name: "users"}}
 	s, err := NewStream(cfg, &recorder{})
 	if err != nil {
 		t.Fatal(err)

@@ -88,11 +88,11 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := NewStream(cfg, h); err == nil {
 		t.Fatal("empty config accepted")
 	}
-	cfg.DSN, cfg.Slot, cfg.Publication, cfg.Tables = "postgres://u:pw@127.0.0.1/db", "s", "p", []string{"public.t"}
+	cfg.DSN, cfg.Slot, cfg.Publication, cfg.Tables = "postgres://u:pw@127.0.0.1/db", "s", "p", []Table{{Schema: "public", Name: "t"}}
 	if _, err := NewStream(cfg, h); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Tables = []string{"public."}
+	cfg.Tables = []Table{{Schema: "public"}}
 	if _, err := NewStream(cfg, h); err == nil {
 		t.Fatal("bad table accepted")
 	}

@@ -2,7 +2,6 @@ package replication
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -13,18 +12,6 @@ import (
 // (identifiers with pgx.Identifier.Sanitize).
 
 func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
-
-// splitTable splits "schema.table" (a name without a dot is in public).
-func splitTable(t string) (schema, table string, err error) {
-	schema, table, ok := strings.Cut(t, ".")
-	if !ok {
-		schema, table = "public", t
-	}
-	if schema == "" || table == "" {
-		return "", "", fmt.Errorf("table %q: want schema.table", t)
-	}
-	return schema, table, nil
-}
 
 // queryText runs one simple-protocol statement and returns its rows as
 // text (NULL as "").

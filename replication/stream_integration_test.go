@@ -28,7 +28,7 @@ func startStream(t *testing.T, p *cluster.Postgres, slot string, h *recorder, ed
 	cfg.DSN = p.DSN("postgres")
 	cfg.Slot = slot
 	cfg.Publication = "pub_" + slot
-	cfg.Tables = []string{"public.users", "public.users_full"}
+	cfg.Tables = []Table{{Schema: "public", Name: "users"}, {Schema: "public", Name: "users_full"}}
 	cfg.StatusInterval = 50 * time.Millisecond
 	cfg.ReconnectMax = 300 * time.Millisecond
 	cfg.StandbyRetry = 100 * time.Millisecond

@@ -122,9 +122,7 @@ func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	rcfg.DSN = src.Source
 	rcfg.Slot = src.Slot
 	rcfg.Publication = src.Publication
-	for name := range cfg.Tables {
-		rcfg.Tables = append(rcfg.Tables, name)
-	}
+	rcfg.Tables = inv.Tables()
 	rcfg.StatusInterval = time.Duration(src.StatusInterval)
 	rcfg.Logger = log.Named("replication")
 	rcfg.Registerer = m.reg
@@ -242,7 +240,15 @@ func (s *sidecar) Run(ctx context.Context) error {
 	if err := s.checkCatalog(ctx); err != nil {
 		return fmt.Errorf("catalog check: %w", err)
 	}
-	return runAll(ctx, s.inv.Run, s.stream.Run, s.monitor.Run, s.beats.Run, s.watchReplica, s.check.Run)
+	return runAll(ctx, s.inv.Run, s.stream.Run, s.monitor.Run, s.beats.Run, s.watchReplica, s.check.Run, s.watchCatalog)
+}
+
+// watchCatalog re-adds configured tables that leave the publication and
+// re-checks partitions while running (invalidator.Watch).
+func (s *sidecar) watchCatalog(ctx context.Context) error {
+	wc := invalidator.DefaultWatchConfig()
+	wc.DSN, wc.Publication = s.src.Source, s.src.Publication
+	return s.inv.Watch(ctx, wc)
 }
 
 // watchReplica keeps the replica's figures fresh for the dashboard while no
@@ -338,6 +344,7 @@ func (s *sidecar) status() region.NodeStatus {
 	if err := sidecarReadiness(st, ns.Memcached, rs); err != nil {
 		ns.Problems = append(ns.Problems, err.Error())
 	}
+	ns.Problems = append(ns.Problems, s.inv.SchemaProblems()...)
 	if slot.Warn {
 		ns.Problems = append(ns.Problems, fmt.Sprintf("slot retains %d bytes of WAL (warn at %d)", slot.RetainedBytes, s.src.RetainedWALWarnBytes))
 	}

@@ -112,6 +112,7 @@ func TestProblemsNameTheKey(t *testing.T) {
 		{"no source", strings.Replace(minimal, "  source: postgres://cachesync:s3cret@127.0.0.1:5432/app\n", "", 1), RoleSidecar, "postgres.source: required"},
 		{"null source", strings.Replace(minimal, "  source: postgres://cachesync:s3cret@127.0.0.1:5432/app\n", "  source:\n", 1), RoleSidecar, "postgres.source: required"},
 		{"unqualified table", strings.Replace(minimal, "public.users:", "users:", 1), RoleSidecar, "tables.users: name the table as schema.table"},
+		{"unquoted dash in table", strings.Replace(minimal, "public.users:", "public.my-table:", 1), RoleSidecar, "tables.public.my-table: name the table as schema.table"},
 		{"bad template", strings.Replace(minimal, "user:{id}", "user:{id", 1), RoleSidecar, `tables.public.users.keys: "user:{id": `},
 		{"space in template", strings.Replace(minimal, "user:{id}", "user {id}", 1), RoleSidecar, "user {id}"},
 		{"bad invalidate", strings.Replace(minimal, "memcache:\n", "memcache:\n  invalidate: purge\n", 1), RoleSidecar, `memcache.invalidate: "purge": must be stale (md I) or delete`},
@@ -337,5 +338,18 @@ func TestCommaSeparatedList(t *testing.T) {
 	}
 	if !reflect.DeepEqual(cfg.Memcache.Servers, List{"127.0.0.1:1", "127.0.0.1:2"}) {
 		t.Fatalf("servers = %q", cfg.Memcache.Servers)
+	}
+}
+
+// A table name that needs quoting is written as in SQL.
+func TestQuotedTableName(t *testing.T) {
+	for _, name := range []string{`public."my-table"`, `'"App"."Users"'`} {
+		c, err := Parse("f.yaml", []byte(strings.Replace(minimal, "public.users:", name+":", 1)), RoleSidecar)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(c.Tables) != 1 {
+			t.Fatalf("%s: tables %v", name, c.Tables)
+		}
 	}
 }

@@ -18,10 +18,7 @@ import (
 	"github.com/cachesync/cachesync/replication"
 )
 
-var (
-	nameRE  = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-	tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$`)
-)
+var nameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // Check fills the defaults that depend on other keys (a source's slot,
 // a table's truncate policy), resolves env:VAR DSNs and validates c for
@@ -201,8 +198,8 @@ func (v *checker) tables(tables map[string]Table) {
 	for _, name := range TableNames(tables) {
 		t := tables[name]
 		key := "tables." + name
-		if !tableRE.MatchString(name) {
-			v.problem(key, "name the table as schema.table (e.g. public.users)")
+		if _, err := replication.ParseTable(name); err != nil || !strings.Contains(name, ".") {
+			v.problem(key, "name the table as schema.table, quoted as in SQL where needed (e.g. public.users, public.\"my-table\")")
 		}
 		if len(t.Keys) == 0 {
 			v.problem(key+".keys", "required: at least one key template such as \"user:{id}\"")

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
 	"github.com/cachesync/cachesync/lease/keys"
 	"github.com/cachesync/cachesync/lease/ring"
+	"github.com/cachesync/cachesync/replication"
 )
 
 // Check scans every configured table of cfg.DSN and compares each key its
@@ -99,8 +99,12 @@ func (c *checker) table(ctx context.Context, db *pgx.Conn, table string, templat
 		}
 		tpls[i] = t
 	}
+	name, err := replication.ParseTable(table)
+	if err != nil {
+		return Report{}, fmt.Errorf("audit: %w", err)
+	}
 	// Text result format: nil result formats ask for text for every column.
-	rr := db.PgConn().ExecParams(ctx, "SELECT * FROM "+quoteTable(table), nil, nil, nil, nil)
+	rr := db.PgConn().ExecParams(ctx, "SELECT * FROM "+name.String(), nil, nil, nil, nil)
 	fields := rr.FieldDescriptions()
 	var rep Report
 	var batch []item
@@ -199,12 +203,6 @@ func (c *checker) conn(s int) (*mcConn, error) {
 		c.conns[s] = m
 	}
 	return c.conns[s], nil
-}
-
-// quoteTable quotes "schema.table" (or "table") as an identifier.
-func quoteTable(name string) string {
-	parts := strings.SplitN(name, ".", 2)
-	return pgx.Identifier(parts).Sanitize()
 }
 
 func sortedKeys(m map[string][]string) []string {

@@ -64,7 +64,7 @@ func TestMonitorFindsStaleRefills(t *testing.T) {
 		t.Fatal(err)
 	}
 	rcfg := replication.DefaultConfig()
-	rcfg.DSN, rcfg.Slot, rcfg.Publication, rcfg.Tables = pg.DSN("app"), "monitor_test", "monitor_test", []string{"public.users"}
+	rcfg.DSN, rcfg.Slot, rcfg.Publication, rcfg.Tables = pg.DSN("app"), "monitor_test", "monitor_test", inv.Tables()
 	stream, err := replication.NewStream(rcfg, inv)
 	if err != nil {
 		t.Fatal(err)

@@ -142,7 +142,7 @@ func (p *pgRows) identity(ctx context.Context, table string) (*tableIdent, error
 		}
 		return ti, nil
 	}
-	rows, err := p.conn.Query(ctx, identQuery, quoteTable(table))
+	rows, err := p.conn.Query(ctx, identQuery, table)
 	if err != nil {
 		return nil, fmt.Errorf("identity of %s: %w", table, err)
 	}
@@ -158,7 +158,7 @@ func (p *pgRows) identity(ctx context.Context, table string) (*tableIdent, error
 	for i, c := range cols {
 		where[i] = fmt.Sprintf("%s = $%d", pgx.Identifier{c}.Sanitize(), i+1)
 	}
-	ti := &tableIdent{cols: cols, query: "SELECT * FROM " + quoteTable(table) + " WHERE " + strings.Join(where, " AND ")}
+	ti := &tableIdent{cols: cols, query: "SELECT * FROM " + table + " WHERE " + strings.Join(where, " AND ")}
 	p.ident[table] = ti
 	return ti, nil
 }

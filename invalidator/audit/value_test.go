@@ -50,12 +50,3 @@ func TestStalenessBoundsMemoryAndKeepsMax(t *testing.T) {
 		t.Fatalf("summary %+v", w)
 	}
 }
-
-func TestQuoteTable(t *testing.T) {
-	if got := quoteTable("public.items"); got != `"public"."items"` {
-		t.Fatal(got)
-	}
-	if got := quoteTable(`we"ird`); got != `"we""ird"` {
-		t.Fatal(got)
-	}
-}
