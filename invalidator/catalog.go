@@ -47,28 +47,27 @@ SELECT c.oid
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`
 
-// relationsQuery lists the table itself first, then its leaf partitions.
+// relationsQuery lists the columns of the table and of its leaf partitions
+// (the table first), each with whether the relation's replica identity
+// carries it: the primary key for DEFAULT, the chosen index for USING
+// INDEX. One query per table, however many partitions it has.
 const relationsQuery = `
-SELECT c.oid, n.nspname::text, c.relname::text, c.relreplident::text
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.oid = $1 OR c.oid IN (SELECT relid FROM pg_catalog.pg_partition_tree($1::oid::regclass) WHERE isleaf)
-ORDER BY c.oid <> $1, n.nspname, c.relname`
-
-// identityColumnsQuery lists every column with whether the replica identity
-// carries it: the primary key for DEFAULT, the chosen index for USING INDEX.
-const identityColumnsQuery = `
-SELECT a.attname::text,
+SELECT n.nspname::text, c.relname::text, c.relreplident::text, a.attname::text,
        EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-               WHERE i.indrelid = a.attrelid AND a.attnum = ANY (i.indkey)
-                 AND CASE $2 WHEN 'd' THEN i.indisprimary WHEN 'i' THEN i.indisreplident ELSE false END)
-FROM pg_catalog.pg_attribute a
-WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum`
+               WHERE i.indrelid = c.oid AND a.attnum = ANY (i.indkey)
+                 AND CASE c.relreplident WHEN 'd' THEN i.indisprimary WHEN 'i' THEN i.indisreplident ELSE false END)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.oid = $1 OR c.oid IN (SELECT relid FROM pg_catalog.pg_partition_tree($1::oid::regclass) WHERE isleaf)
+ORDER BY c.oid <> $1, n.nspname, c.relname, a.attnum`
 
+// catalogRel is one relation of a configured table as the catalog says.
 type catalogRel struct {
-	oid   uint32
-	name  replication.Table
-	ident string
+	name    replication.Table
+	ident   byte
+	exists  map[string]bool
+	carried []string
 }
 
 // inspectTable reads t's relations from the catalog; its error is a failed
@@ -85,15 +84,7 @@ func inspectTable(ctx context.Context, conn *pgx.Conn, t *compiledTable) (tableC
 		return tc, fmt.Errorf("look up table %s: %w", t.name, err)
 	}
 	tc.exists = true
-	rows, err := conn.Query(ctx, relationsQuery, oid)
-	if err != nil {
-		return tc, fmt.Errorf("partitions of table %s: %w", t.name, err)
-	}
-	rels, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (catalogRel, error) {
-		var c catalogRel
-		err := r.Scan(&c.oid, &c.name.Schema, &c.name.Name, &c.ident)
-		return c, err
-	})
+	rels, err := relations(ctx, conn, oid)
 	if err != nil {
 		return tc, fmt.Errorf("partitions of table %s: %w", t.name, err)
 	}
@@ -102,15 +93,7 @@ func inspectTable(ctx context.Context, conn *pgx.Conn, t *compiledTable) (tableC
 		if i > 0 {
 			tc.leaves = append(tc.leaves, rel.name)
 		}
-		exists, carried, err := identityColumns(ctx, conn, rel)
-		if err != nil {
-			return tc, err
-		}
-		var id byte // relreplident is one character; guard all the same
-		if rel.ident != "" {
-			id = rel.ident[0]
-		}
-		gap, problem := checkColumns(t, rel.name, id, exists, carried)
+		gap, problem := checkColumns(t, rel.name, rel.ident, rel.exists, rel.carried)
 		if problem != nil && tc.problem == nil {
 			tc.problem = problem
 		}
@@ -124,28 +107,33 @@ func inspectTable(ctx context.Context, conn *pgx.Conn, t *compiledTable) (tableC
 	return tc, nil
 }
 
-// identityColumns returns rel's columns and those its replica identity
-// carries.
-func identityColumns(ctx context.Context, conn *pgx.Conn, rel catalogRel) (exists map[string]bool, carried []string, err error) {
-	rows, err := conn.Query(ctx, identityColumnsQuery, rel.oid, rel.ident)
+// relations runs relationsQuery for the table oid.
+func relations(ctx context.Context, conn *pgx.Conn, oid uint32) ([]*catalogRel, error) {
+	rows, err := conn.Query(ctx, relationsQuery, oid)
 	if err != nil {
-		return nil, nil, fmt.Errorf("columns of table %s: %w", rel.name, err)
+		return nil, err
 	}
-	exists = map[string]bool{}
+	defer rows.Close()
+	var rels []*catalogRel
+	var cur *catalogRel
 	for rows.Next() {
-		var col string
-		var inIdentity bool
-		if err := rows.Scan(&col, &inIdentity); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("columns of table %s: %w", rel.name, err)
+		var name replication.Table
+		var ident, col string
+		var carried bool
+		if err := rows.Scan(&name.Schema, &name.Name, &ident, &col, &carried); err != nil {
+			return nil, err
 		}
-		exists[col] = true
-		if inIdentity {
-			carried = append(carried, col)
+		if cur == nil || cur.name != name {
+			cur = &catalogRel{name: name, exists: map[string]bool{}}
+			if ident != "" { // relreplident is one character; guard all the same
+				cur.ident = ident[0]
+			}
+			rels = append(rels, cur)
+		}
+		cur.exists[col] = true
+		if carried {
+			cur.carried = append(cur.carried, col)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("columns of table %s: %w", rel.name, err)
-	}
-	return exists, carried, nil
+	return rels, rows.Err()
 }
