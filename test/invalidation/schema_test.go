@@ -14,9 +14,9 @@ import (
 // canary is a key no rule owns: it goes only when the region is flushed.
 const canary = "canary:flush"
 
-// logLine finds a log line of the process at level whose message contains
+// findLog finds a log line of the process at level whose message contains
 // msg and whose text contains every one of also; it returns the line.
-func logLine(logs, level, msg string, also ...string) (string, error) {
+func findLog(logs, level, msg string, also ...string) (string, error) {
 	for _, l := range strings.Split(logs, "\n") {
 		var e struct {
 			Level string `json:"level"`
@@ -42,7 +42,7 @@ func waitLog(t *testing.T, sc *cluster.Sidecar, level, msg string, also ...strin
 	var line string
 	cluster.Eventually(t, 30*time.Second, func() error {
 		var err error
-		line, err = logLine(sc.Logs(), level, msg, also...)
+		line, err = findLog(sc.Logs(), level, msg, also...)
 		return err
 	})
 	return line
@@ -131,7 +131,7 @@ func TestPartitionedTableViaRoot(t *testing.T) {
 	e.exec(t, `CREATE TABLE events_2026 (id int NOT NULL, day date NOT NULL, name text NOT NULL, PRIMARY KEY (id, day));
 		ALTER TABLE events ATTACH PARTITION events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')`)
 	waitLog(t, sc, "error", "configured table cannot be invalidated", "ALTER TABLE public.events_2026 REPLICA IDENTITY FULL;")
-	if l, err := logLine(sc.Logs(), "error", "configured table cannot be invalidated", "ALTER TABLE public.events_2024"); err == nil {
+	if l, err := findLog(sc.Logs(), "error", "configured table cannot be invalidated", "ALTER TABLE public.events_2024"); err == nil {
 		t.Fatalf("the fix names a partition that needs none: %s", l)
 	}
 	cluster.Eventually(t, 30*time.Second, func() error {
