@@ -109,6 +109,9 @@ func newProxyPart(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	pc.MaxConns = cfg.Proxy.MaxConns
 	pc.IdleTimeout = time.Duration(cfg.Proxy.IdleTimeout)
 	pc.MaxItemSize = int(cfg.Proxy.MaxItemSize)
+	pc.ClassicLeases = cfg.Proxy.ClassicLeases
+	pc.ClassicStale = cfg.Proxy.ClassicStale
+	pc.ClassicLeaseLimit = cfg.Proxy.ClassicLeaseLimit
 	pc.Logger = log.Named("proxy")
 	pc.Registerer = m.reg
 	srv, err := proxy.New(pc)

@@ -94,6 +94,9 @@ type Proxy struct {
 	// ClassicStale gives the losers of a hot key the stale value (else they
 	// wait, then miss).
 	ClassicStale bool `yaml:"classic_stale"`
+	// ClassicLeaseLimit bounds the leases remembered for classic clients
+	// (least recent forgotten first; its key's next set is a plain set).
+	ClassicLeaseLimit int `yaml:"classic_lease_limit"`
 }
 
 // Consistency is the re-read of a sample of invalidated keys.

@@ -79,7 +79,7 @@ func TestDefaults(t *testing.T) {
 	}
 	// DESIGN.md's defaults for the keys other parts wire.
 	if cfg.Memcache.GutterTTL != Duration(10*time.Second) || len(cfg.Memcache.Gutter) != 0 ||
-		!cfg.Proxy.ClassicLeases || cfg.Proxy.ClassicStale || cfg.Proxy.Procs != 1 ||
+		!cfg.Proxy.ClassicLeases || cfg.Proxy.ClassicStale || cfg.Proxy.ClassicLeaseLimit != 100000 || cfg.Proxy.Procs != 1 ||
 		cfg.Consistency.Sample != 0.001 || cfg.Consistency.After != Duration(10*time.Second) || cfg.HTTP.PProf {
 		t.Fatalf("design defaults not applied: %+v", cfg)
 	}
@@ -124,6 +124,7 @@ func TestProblemsNameTheKey(t *testing.T) {
 		{"sample over 1", minimal + "consistency: {sample: 1.5}\n", RoleSidecar, "consistency.sample: 1.5: must be between 0 and 1"},
 		{"negative sample", minimal + "consistency: {sample: -0.1}\n", RoleSidecar, "consistency.sample: -0.1: must be between 0 and 1"},
 		{"bad procs", minimal + "proxy: {procs: -2}\n", RoleProxy, "proxy.procs: -2: must be 0 (one per core) or more"},
+		{"bad classic lease limit", minimal + "proxy: {classic_lease_limit: 0}\n", RoleProxy, "proxy.classic_lease_limit: 0: must be at least 1"},
 		{"unnamed shard", `
 region: west
 postgres:

@@ -53,6 +53,9 @@ func (v *checker) check(c *Config, role Role) {
 	if c.Proxy.MaxConns < 0 {
 		v.problem("proxy.max_conns", "must not be negative")
 	}
+	if c.Proxy.ClassicLeaseLimit < 1 {
+		v.problem("proxy.classic_lease_limit", "%d: must be at least 1", c.Proxy.ClassicLeaseLimit)
+	}
 	if c.Proxy.Procs < 0 {
 		v.problem("proxy.procs", "%d: must be 0 (one per core) or more", c.Proxy.Procs)
 	}

@@ -131,6 +131,15 @@ func TestParseMetaReply(t *testing.T) {
 	if !ok || m.Code != "VA" || m.Size != 3 || m.Flags != 7 || m.Cas != 4 || !m.Stale || !m.Win || m.Other {
 		t.Fatalf("%+v %v", m, ok)
 	}
+	if m, ok := ParseMetaReply([]byte("HD s0 c9 Z")); !ok || m.Size != 0 || !m.Placeholder() || !m.AbsentToClassic() {
+		t.Fatalf("placeholder probe: %+v %v", m, ok)
+	}
+	if m, ok := ParseMetaReply([]byte("HD s5 c9 W X")); !ok || m.Size != 5 || m.Placeholder() || !m.AbsentToClassic() {
+		t.Fatalf("stale probe: %+v %v", m, ok)
+	}
+	if m, ok := ParseMetaReply([]byte("HD s5 c9")); !ok || m.AbsentToClassic() {
+		t.Fatalf("value probe: %+v %v", m, ok)
+	}
 	if _, ok := ParseMetaReply([]byte("SERVER_ERROR out of memory")); ok {
 		t.Fatal("error line parsed as meta reply")
 	}

@@ -56,6 +56,11 @@ func ParseMetaReply(line []byte) (m MetaReply, ok bool) {
 			m.Flags = uint32(v)
 		case 'c':
 			m.Cas, _ = parseUint(f[1:])
+		case 's':
+			// The s flag: the value's size, also on an HD (mg without v).
+			if n, ok := parseInt(f[1:]); ok && n >= 0 {
+				m.Size = int(n)
+			}
 		case 'W':
 			m.Win = true
 		case 'X':
@@ -78,6 +83,12 @@ func IsErrorReply(line []byte) bool {
 // placeholder (created by mg … N, or left by a won lease): a fill is in
 // flight and there is nothing to serve.
 func (m MetaReply) Placeholder() bool { return (m.Win || m.Other) && m.Size == 0 }
+
+// AbsentToClassic reports whether a found item is one a classic client
+// must see as absent: an empty placeholder, or a stale (invalidated) item.
+// A classic get misses on it, and every other classic command answers what
+// memcached answers for an absent key.
+func (m MetaReply) AbsentToClassic() bool { return m.Stale || m.Placeholder() }
 
 // AppendHandBack appends the request that returns a lease a meta get won by
 // accident: memcached 1.6.18 hands a stale item's lease (W) to the first mg

@@ -25,6 +25,7 @@ type client struct {
 	ops       []*backend.Op
 	scratch   []byte
 	serverIdx []int
+	states    []keyState
 	keyBuf    []byte
 }
 
@@ -83,14 +84,15 @@ func (c *client) handle(req *memproto.Request) bool {
 	switch req.Cmd {
 	case memproto.CmdGet, memproto.CmdGets, memproto.CmdGat, memproto.CmdGats:
 		c.retrieve(req)
-	case memproto.CmdSet, memproto.CmdAdd, memproto.CmdReplace, memproto.CmdAppend,
-		memproto.CmdPrepend, memproto.CmdCas:
+	case memproto.CmdSet, memproto.CmdAdd:
+		c.store(req)
+	case memproto.CmdCas:
+		c.cas(req)
+	case memproto.CmdReplace, memproto.CmdAppend, memproto.CmdPrepend:
 		c.s.ctr.cmdSet.Add(1)
-		c.forward(req, req.Data)
-	case memproto.CmdDelete:
-		c.forward(req, nil)
-	case memproto.CmdIncr, memproto.CmdDecr, memproto.CmdTouch:
-		c.forward(req, nil)
+		c.unlessAbsent(req, "NOT_STORED")
+	case memproto.CmdDelete, memproto.CmdIncr, memproto.CmdDecr, memproto.CmdTouch:
+		c.unlessAbsent(req, "NOT_FOUND")
 	case memproto.CmdLeaseGet:
 		c.leaseGet(req)
 	case memproto.CmdLeaseSet:
@@ -177,10 +179,26 @@ func appendTokens(b []byte, toks [][]byte) []byte {
 	return append(b, "\r\n"...)
 }
 
-// forward sends a classic single-reply command to the key's server with
-// noreply removed (so every request has exactly one reply to match) and
-// relays the reply unless the client asked for none.
-func (c *client) forward(req *memproto.Request, data []byte) {
+// forward sends a classic single-reply command to the key's server and
+// relays the reply.
+func (c *client) forward(req *memproto.Request) {
+	c.forwardTo(req, c.pick(req.Keys[0]))
+}
+
+// forwardTo is forward to server srv.
+func (c *client) forwardTo(req *memproto.Request, srv int) {
+	op := c.send(req, srv)
+	if op == nil {
+		c.backendDown(req.Noreply)
+		return
+	}
+	c.relay(req, op)
+}
+
+// send passes a classic single-reply command to server srv with noreply
+// removed (so every request has exactly one reply to match) and returns
+// the answered op, or nil when the server failed.
+func (c *client) send(req *memproto.Request, srv int) *backend.Op {
 	toks := req.Tokens
 	if req.Noreply {
 		toks = toks[:len(toks)-1]
@@ -190,7 +208,6 @@ func (c *client) forward(req *memproto.Request, data []byte) {
 	}
 	op := c.op(0)
 	op.Kind = backend.ReplyLine
-	srv := c.pick(req.Keys[0])
 	var b []byte
 	if c.s.route.IsGutter(srv) {
 		b = c.s.appendGutterTokens(op.Req[:0], toks, exptimeToken(req.Cmd))
@@ -198,15 +215,19 @@ func (c *client) forward(req *memproto.Request, data []byte) {
 		b = appendTokens(op.Req[:0], toks)
 	}
 	if req.Cmd.IsStorage() {
-		b = append(b, data...)
+		b = append(b, req.Data...)
 		b = append(b, "\r\n"...)
 	}
 	op.Req = b
 	c.s.pool.Do(srv, op)
 	if op.Wait() != nil {
-		c.backendDown(req.Noreply)
-		return
+		return nil
 	}
+	return op
+}
+
+// relay writes op's reply unless the client asked for none.
+func (c *client) relay(req *memproto.Request, op *backend.Op) {
 	if !req.Noreply {
 		_, _ = c.w.Write(op.Reply)
 	}

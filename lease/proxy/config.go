@@ -27,6 +27,22 @@ type Config struct {
 	// HotMissWait is how long a lease-get that finds someone else filling an
 	// empty key waits for the fill before answering with token 1.
 	HotMissWait time.Duration
+	// ClassicLeases gives classic clients leases without a code change: a
+	// get/gets/gat/gats that misses takes the key's lease and the proxy
+	// remembers its token for LeaseTTL; the next set or add of the key
+	// through this proxy stores only while the token holds (NOT_STORED
+	// after an invalidation, delete or newer write), and other readers wait
+	// up to HotMissWait for the fill. Default true.
+	ClassicLeases bool
+	// ClassicStale gives classic readers that waited HotMissWait in vain
+	// the stale value instead of a miss. Default false: a classic client
+	// cannot tell a stale value from a fresh one.
+	ClassicStale bool
+	// ClassicLeaseLimit bounds the leases remembered for classic clients
+	// (about 100 bytes plus the key each); past it the oldest is forgotten
+	// and its key's next set is a plain set. Default 100000: 10,000 misses
+	// a second for a 10 s LeaseTTL.
+	ClassicLeaseLimit int
 	// AllowFlush lets clients run flush_all (sent to every server).
 	AllowFlush bool
 	// MaxConns bounds concurrent client connections; more are closed.
@@ -48,14 +64,16 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		Listen:         "127.0.0.1:11311",
-		Hash:           "ketama",
-		GutterTTL:      10 * time.Second,
-		LeaseTTL:       10 * time.Second,
-		HotMissWait:    50 * time.Millisecond,
-		MaxConns:       4096,
-		MaxItemSize:    1 << 20,
-		ConnsPerServer: 1,
-		Timeout:        time.Second,
+		Listen:            "127.0.0.1:11311",
+		Hash:              "ketama",
+		GutterTTL:         10 * time.Second,
+		LeaseTTL:          10 * time.Second,
+		HotMissWait:       50 * time.Millisecond,
+		ClassicLeases:     true,
+		ClassicLeaseLimit: 100000,
+		MaxConns:          4096,
+		MaxItemSize:       1 << 20,
+		ConnsPerServer:    1,
+		Timeout:           time.Second,
 	}
 }

@@ -5,9 +5,17 @@
 //
 // Guarantees:
 //   - A classic get/gets/gat/gats never returns a stale item (invalidated
-//     with md I) nor an empty lease placeholder: both are misses. When such
-//     a get takes a stale item's lease by accident, the proxy hands it back
-//     (md I C<cas>) so the real filler still wins it.
+//     with md I) nor an empty lease placeholder: both are misses, and every
+//     other classic command answers on them what memcached answers for an
+//     absent key (add stores over them).
+//   - Transparent leases (Config.ClassicLeases): a classic get that misses
+//     holds the key's lease, remembered (bounded, for LeaseTTL) for every
+//     connection of this proxy; the key's next set or add through it
+//     stores only while no invalidation, delete or write has come since
+//     (NOT_STORED otherwise). Readers of a key being filled wait up to
+//     HotMissWait for the fill. Without ClassicLeases a lease a classic get
+//     takes by accident is handed back (md I C<cas>) so the real filler
+//     still wins it.
 //   - lease-get hands out at most one real token per invalidation or miss;
 //     a token encodes the item's CAS and the issuing server, so a lease-set
 //     after a newer invalidation, delete or write is NOT_STORED (promise 2).

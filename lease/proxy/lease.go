@@ -109,47 +109,9 @@ func (c *client) leaseSet(req *memproto.Request) {
 		c.reply(req, "NOT_STORED")
 		return
 	}
-	op := c.op(0)
-	op.Kind = backend.ReplyMeta
-	b := append(op.Req[:0], "ms "...)
-	b = append(b, req.Keys[0]...)
-	b = append(b, ' ')
-	b = memproto.AppendUint(b, uint64(len(req.Data)))
-	b = append(b, " C"...)
-	b = memproto.AppendUint(b, cas)
-	b = append(b, " F"...)
-	b = memproto.AppendUint(b, uint64(req.Flags))
-	b = append(b, " T"...)
-	if c.s.route.IsGutter(srv) {
-		b = c.s.appendGutterExptime(b, req.Tokens[4])
-	} else {
-		b = append(b, req.Tokens[4]...)
-	}
-	b = append(b, "\r\n"...)
-	b = append(b, req.Data...)
-	op.Req = append(b, "\r\n"...)
-	c.s.pool.Do(srv, op)
-	if op.Wait() != nil {
-		c.backendDown(req.Noreply)
-		return
-	}
-	m, ok := memproto.ParseMetaReply(op.Header())
-	var reply string
-	switch {
-	case ok && m.Code == "HD":
-		reply = "STORED"
-	case ok:
+	if c.storeIfCas(req, srv, cas) == storeRefused {
 		c.s.ctr.leaseSetsRejected.Add(1)
-		reply = "NOT_STORED"
 	}
-	if req.Noreply {
-		return
-	}
-	if reply == "" {
-		_, _ = c.w.Write(op.Reply)
-		return
-	}
-	c.line(reply)
 }
 
 // leaseRelease gives a lease back when its holder cannot fill (the database

@@ -170,9 +170,10 @@ func TestLeaseSetRejectedAfterInvalidation(t *testing.T) {
 	c.expect("NOT_STORED", "NOT_STORED")
 }
 
+// Without transparent leases a classic get never holds a lease.
 func TestClassicGetOfStaleItemIsMissAndKeepsLease(t *testing.T) {
 	_, addrs := startMemcached(t, 1)
-	s := startProxy(t, nil, addrs...)
+	s := startProxy(t, func(c *Config) { c.ClassicLeases = false }, addrs...)
 	c := dial(t, s.Addr())
 	c.send("set st 0 0 3\r\nold\r\n")
 	c.expect("STORED")

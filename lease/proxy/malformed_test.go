@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -111,8 +112,8 @@ func TestMalformedInputMatchesMemcached(t *testing.T) {
 		"X1 X2 X3 X4 X5 X6 X7 X8 X9 X10 X11 X12 X13 X14 X15 X16 X17 X18 X19 X20 X21 X22 X23 HTTP/1.1\r\n",
 	}
 	for _, in := range inputs {
-		want := exchange(t, addrs[0], in)
-		got := exchange(t, s.Addr(), in)
+		want := maskCas(exchange(t, addrs[0], in))
+		got := maskCas(exchange(t, s.Addr(), in))
 		if got != want {
 			short := in
 			if len(short) > 80 {
@@ -121,6 +122,16 @@ func TestMalformedInputMatchesMemcached(t *testing.T) {
 			t.Errorf("input %q:\nproxy     %q\nmemcached %q", short, clip(got), clip(want))
 		}
 	}
+}
+
+// getsCasRe matches the CAS of a gets reply line.
+var getsCasRe = regexp.MustCompile(`(?m)^(VALUE \S+ \d+ \d+) \d+\r$`)
+
+// maskCas hides the CAS values of gets replies: they are memcached's
+// counter, which the proxy's leases (placeholders) advance on its own
+// server, not the proxy's answer.
+func maskCas(s string) string {
+	return getsCasRe.ReplaceAllString(s, "$1 <cas>\r")
 }
 
 func clip(s string) string {

@@ -25,6 +25,8 @@ type Server struct {
 	ctr   counters
 	// gutterSecs is GutterTTL in whole seconds, at least 1.
 	gutterSecs int64
+	// book remembers classic gets' leases; nil without ClassicLeases.
+	book *leaseBook
 	// binary is shared by all connections: it logs once per client address.
 	binary binaryRefusals
 
@@ -51,6 +53,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = d.LeaseTTL
+	}
+	if cfg.ClassicLeaseLimit <= 0 {
+		cfg.ClassicLeaseLimit = d.ClassicLeaseLimit
 	}
 	if cfg.HotMissWait < 0 {
 		cfg.HotMissWait = 0
@@ -99,6 +104,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, route: r, pool: pool, clients: map[net.Conn]struct{}{}, done: make(chan struct{}),
 		gutterSecs: max(1, int64(cfg.GutterTTL/time.Second))}
 	s.binary = binaryRefusals{log: log, ctr: &s.ctr, logged: map[string]struct{}{}}
+	if cfg.ClassicLeases {
+		s.book = newLeaseBook(cfg.LeaseTTL, cfg.ClassicLeaseLimit, &s.ctr.bookEvicted)
+	}
 	if err := registerMetrics(cfg.Registerer, &s.ctr); err != nil {
 		return nil, fmt.Errorf("proxy: register metrics: %w", err)
 	}

@@ -26,6 +26,12 @@ type Stats struct {
 	BackendErrors     uint64
 	BinaryRefused     uint64 // connections closed for speaking the binary protocol
 	GutterKeys        uint64 // keys routed to the gutter
+	// ClassicLeases are leases classic gets took (transparent leases);
+	// ClassicSetsRejected the sets and adds refused because the lease no
+	// longer held; ClassicLeasesEvicted the leases forgotten for room.
+	ClassicLeases        uint64
+	ClassicSetsRejected  uint64
+	ClassicLeasesEvicted uint64
 }
 
 // ServerState is one memcached server and whether it is up.
@@ -38,6 +44,7 @@ type counters struct {
 	leaseSetsRejected, backendErrors, leasesReleased      atomic.Uint64
 	binaryRefused                                         atomic.Uint64
 	gutterKeys                                            atomic.Uint64
+	classicLeases, classicSetsRejected, bookEvicted       atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -59,6 +66,10 @@ func (c *counters) snapshot() Stats {
 		BackendErrors:     c.backendErrors.Load(),
 		BinaryRefused:     c.binaryRefused.Load(),
 		GutterKeys:        c.gutterKeys.Load(),
+
+		ClassicLeases:        c.classicLeases.Load(),
+		ClassicSetsRejected:  c.classicSetsRejected.Load(),
+		ClassicLeasesEvicted: c.bookEvicted.Load(),
 	}
 }
 
@@ -83,6 +94,9 @@ func registerMetrics(reg prometheus.Registerer, c *counters) error {
 		counter("cachesync_proxy_stale_served_total", "Stale values served to lease-get.", &c.staleServed),
 		counter("cachesync_proxy_lease_sets_rejected_total", "lease-set voided by an invalidation.", &c.leaseSetsRejected),
 		counter("cachesync_proxy_leases_released_total", "Leases given back by fillers that could not fill (lease-release).", &c.leasesReleased),
+		counter("cachesync_proxy_classic_leases_total", "Leases classic gets took (transparent leases).", &c.classicLeases),
+		counter("cachesync_proxy_classic_sets_rejected_total", "Classic sets and adds refused (NOT_STORED) because their get's lease no longer held.", &c.classicSetsRejected),
+		counter("cachesync_proxy_classic_leases_evicted_total", "Remembered classic leases forgotten for room (proxy.classic_lease_limit) before lease_ttl.", &c.bookEvicted),
 		counter("cachesync_proxy_binary_refused_total", "Client connections closed for speaking the binary protocol.", &c.binaryRefused),
 		counter("cachesync_proxy_backend_errors_total", "Requests answered SERVER_ERROR because of memcached.", &c.backendErrors),
 		counter("cachesync_proxy_gutter_keys_total", "Keys routed to the gutter because their server was out of rotation.", &c.gutterKeys),
