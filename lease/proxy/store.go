@@ -121,13 +121,7 @@ func (c *client) add(req *memproto.Request) {
 	key := req.Keys[0]
 	srv := c.pick(key)
 	for range addTries {
-		op := c.send(req, srv)
-		if op == nil {
-			c.backendDown(req.Noreply)
-			return
-		}
-		if !bytes.Equal(op.Reply, notStoredReply) {
-			c.relay(req, op)
+		if !c.sendUnlessAnswer(req, srv, notStoredReply) {
 			return
 		}
 		m, found, ok := c.probe(key, srv)
@@ -195,13 +189,7 @@ func (c *client) cas(req *memproto.Request) {
 	c.s.ctr.cmdSet.Add(1)
 	key := req.Keys[0]
 	srv := c.pick(key)
-	op := c.send(req, srv)
-	if op == nil {
-		c.backendDown(req.Noreply)
-		return
-	}
-	if !bytes.Equal(op.Reply, existsReply) {
-		c.relay(req, op)
+	if !c.sendUnlessAnswer(req, srv, existsReply) {
 		return
 	}
 	m, found, ok := c.probe(key, srv)
@@ -213,6 +201,23 @@ func (c *client) cas(req *memproto.Request) {
 		c.handBack(key, srv, m.Cas, 0)
 	}
 	c.reply(req, "NOT_FOUND")
+}
+
+// sendUnlessAnswer sends req to server srv and, unless memcached answers
+// exactly answer, passes its reply (or the server's failure) on and
+// returns false; true leaves the client unanswered for the caller to
+// decide.
+func (c *client) sendUnlessAnswer(req *memproto.Request, srv int, answer []byte) bool {
+	op := c.send(req, srv)
+	if op == nil {
+		c.backendDown(req.Noreply)
+		return false
+	}
+	if !bytes.Equal(op.Reply, answer) {
+		c.relay(req, op)
+		return false
+	}
+	return true
 }
 
 // probe looks at key without changing it or taking a placeholder's lease:
