@@ -159,6 +159,13 @@ func TestStoppedServersKeysGoToTheGutter(t *testing.T) {
 		t.Fatalf("stats: %+v, in rotation %v", w.proxy.Stats(), w.proxy.InRotation())
 	}
 
+	// A lease the gutter granted is filled there even once the owner is
+	// back: the token names the server that issued it.
+	kind, token, _, err = w.c.leaseGet(down[6])
+	if err != nil || kind != "LVALUE" || token <= HotMissToken {
+		t.Fatalf("lease-get in the gutter: %s %d %v", kind, token, err)
+	}
+
 	w.pool[1].Resume(t)
 	resumed = true
 	cluster.Eventually(t, 10*time.Second, func() error {
@@ -169,6 +176,11 @@ func TestStoppedServersKeysGoToTheGutter(t *testing.T) {
 		w.c.expect("before", "END")
 		return nil
 	})
+	w.c.send(fmt.Sprintf("lease-set %s %d 0 0 4\r\nlate\r\n", down[6], token))
+	w.c.expect("STORED")
+	if g, o := ttl(t, w.gutter, down[6]), ttl(t, w.pool[1], down[6]); g < 0 || g > 10 || o != -2 {
+		t.Fatalf("late lease-set: %ds in the gutter, %d on the owner", g, o)
+	}
 }
 
 // TestReturnedServerWaitsForTheSidecar kills a pool server while the
