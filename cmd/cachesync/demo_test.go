@@ -27,9 +27,11 @@ import (
 
 var (
 	summaryRE = regexp.MustCompile(`writes/s (\d+) \| invalidations/s east (\d+) west (\d+) .* \| stale (\S+) \((\d+) cached values checked\)`)
-	tempDirRE = regexp.MustCompile(`sidecars and 2 proxies in (\S+)`)
-	proxyRE   = regexp.MustCompile(`region east: proxy (\S+) `)
-	dashRE    = regexp.MustCompile(`dashboard: (http://\S+)`)
+	// consistencyRE is each region's consistency monitor: checked/inconsistent.
+	consistencyRE = regexp.MustCompile(`\| consistency east (?:(\d+)/(\d+) [^|]*|- )west (?:(\d+)/(\d+) [^|]*|- )\|`)
+	tempDirRE     = regexp.MustCompile(`sidecars and 2 proxies in (\S+)`)
+	proxyRE       = regexp.MustCompile(`region east: proxy (\S+) `)
+	dashRE        = regexp.MustCompile(`dashboard: (http://\S+)`)
 )
 
 // lockedBuffer is the demo's stdout, read by the test while the demo runs.
@@ -167,6 +169,23 @@ func TestDemo(t *testing.T) {
 		if n, _ := strconv.Atoi(s[3]); n > 0 {
 			westInv++
 		}
+	}
+	// The consistency monitor measures both regions and, while nothing
+	// bypasses the leases, finds nothing.
+	checks := consistencyRE.FindAllStringSubmatch(text, -1)
+	if len(checks) != len(lines) {
+		t.Errorf("%d summary lines, %d with the consistency monitor's figures", len(lines), len(checks))
+	}
+	var eastChecked, westChecked bool
+	for i, c := range checks {
+		eastChecked = eastChecked || (c[1] != "" && c[1] != "0")
+		westChecked = westChecked || (c[3] != "" && c[3] != "0")
+		if i < before && ((c[2] != "" && c[2] != "0") || (c[4] != "" && c[4] != "0")) {
+			t.Errorf("line %d: the monitor found inconsistent keys in a working system: %s", i+1, c[0])
+		}
+	}
+	if !eastChecked || !westChecked {
+		t.Errorf("the consistency monitor checked no key in east (%v) or west (%v)", eastChecked, westChecked)
 	}
 	if wrote == 0 || eastInv == 0 || westInv == 0 {
 		t.Errorf("lines with writes>0: %d, east invalidations>0: %d, west invalidations>0: %d; want all > 0", wrote, eastInv, westInv)

@@ -86,8 +86,17 @@ func nodeFile(name string, src config.Source, memcached, proxyListen string) con
 	c.Memcache.StaleTTL = config.Duration(staleTTL)
 	c.Tables = map[string]config.Table{itemsTable: {Keys: itemKeys, Value: itemValue}}
 	c.Proxy.Listen = proxyListen
+	// Sample more than a production default would: the demo writes ~240
+	// keys/s, and its nines should be measured within a minute.
+	c.Consistency.Sample, c.Consistency.After = demoSample, config.Duration(demoAfter)
 	return c
 }
+
+// demoSample and demoAfter are the demo's consistency monitor settings.
+const (
+	demoSample = 0.1
+	demoAfter  = 5 * time.Second
+)
 
 // writeConfig writes one node's file into dir and loads it back through
 // config.Load, as `cachesync <role> --config` does, so the demo runs exactly

@@ -98,6 +98,10 @@ func (s *summary) line(now time.Time, writes uint64, v region.StatusView, status
 		for _, name := range s.regions {
 			fmt.Fprintf(&b, " %s %s", name, lagText(byName[name].E2ELag))
 		}
+		b.WriteString(" | consistency")
+		for _, name := range s.regions {
+			fmt.Fprintf(&b, " %s %s", name, consistencyText(byName[name].Consistency))
+		}
 		var hits, misses uint64
 		for _, name := range s.regions {
 			if p := byName[name].Proxy; p != nil {
@@ -118,6 +122,14 @@ func (s *summary) line(now time.Time, writes uint64, v region.StatusView, status
 		fmt.Fprintf(&b, " | stale %d (%d cached values checked)", stale.Stale, stale.Checked)
 	}
 	return b.String()
+}
+
+// consistencyText is a region's monitor: checked/inconsistent and the nines.
+func consistencyText(c *region.ConsistencyStatus) string {
+	if c == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d %s", c.Checked, c.Inconsistent, c.Nines)
 }
 
 func lagText(l *region.LagStats) string {
