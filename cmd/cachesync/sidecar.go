@@ -74,9 +74,11 @@ func (a *streamAcker) Ack(end replication.LSN) {
 func newSidecar(cfg Config, log *zap.Logger, m *metrics) (part, error) {
 	s := &sidecar{cfg: cfg, src: cfg.Postgres[0], log: log, e2e: region.NewLagWindow(5 * time.Minute)}
 	src := s.src
-	check, err := newConsistency(cfg, src, log, m.reg)
+	ccfg := cfg.Monitor(src)
+	ccfg.Logger, ccfg.Registerer = log, m.reg
+	check, err := audit.NewMonitor(ccfg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("consistency: %w", err)
 	}
 	s.check = check
 	acker := &streamAcker{mon: check}
