@@ -153,6 +153,11 @@ func TestPartitionedTableViaRoot(t *testing.T) {
 	step("update in the attached partition", `UPDATE events SET name = 'c2' WHERE id = 3`,
 		[]string{"event:3", "event_by_name:c", "event_by_name:c2"}, []string{"event:1", "event_by_name:a3"})
 
+	// A detached partition is a table of its own: logged, and its changes
+	// are no longer the parent's.
+	e.exec(t, `ALTER TABLE events DETACH PARTITION events_2024`)
+	waitLog(t, sc, "info", "partition detached", "public.events_2024")
+
 	// A restart finds the parent in the publication (it used to loop on
 	// `relation "events" is already member of publication`).
 	sc.Kill()
