@@ -8,7 +8,8 @@ FUZZPKGS ?= ./...
 PGBIN    := /usr/lib/postgresql/15/bin
 VERSION   = $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   = -X main.version=$(VERSION)
-DEB_PKGS := postgresql-15 memcached libmemcached-tools nutcracker chromium
+DEB_PKGS := postgresql-15 memcached libmemcached-tools nutcracker chromium \
+            python3-pymemcache python3-pylibmc python3-django
 
 # sudo only when we are not root and sudo exists.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || ! command -v sudo >/dev/null || echo sudo)
@@ -20,6 +21,9 @@ deps:
 	test -x $(PGBIN)/postgres || { echo "missing: $(PGBIN)/postgres"; missing=1; }; \
 	for c in memcached memccapable memcaslap nutcracker chromium; do \
 		command -v $$c >/dev/null || { echo "missing: $$c"; missing=1; }; \
+	done; \
+	for m in pymemcache pylibmc django; do \
+		/usr/bin/python3 -c "import $$m" 2>/dev/null || { echo "missing: python3-$$m"; missing=1; }; \
 	done; \
 	if [ $$missing = 1 ]; then \
 		$(SUDO) apt-get update && \
