@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
 
 	"github.com/cachesync/cachesync/replication"
@@ -59,6 +60,7 @@ func (inv *Invalidator) Watch(ctx context.Context, cfg WatchConfig) error {
 	state := map[replication.Table]*watchState{}
 	t := time.NewTicker(cfg.Interval)
 	defer t.Stop()
+	failing := ""
 	for {
 		err := db.Do(ctx, func(ctx context.Context, conn *pgx.Conn) error {
 			return inv.look(ctx, conn, cfg.Publication, state)
@@ -66,10 +68,20 @@ func (inv *Invalidator) Watch(ctx context.Context, cfg WatchConfig) error {
 		if errors.Is(err, replication.ErrRefused) {
 			return err
 		}
-		if err != nil && ctx.Err() == nil {
-			// The connection logs its own state; a failed query is retried
-			// on the next tick.
-			inv.log.Debug("catalog watch failed", zap.Error(err))
+		var pe *pgconn.PgError
+		switch {
+		case ctx.Err() != nil:
+		case err != nil && !errors.As(err, &pe):
+			// The connection: SQLConn logs its state.
+		case err != nil && err.Error() != failing:
+			// A statement that fails (a role that may not add the table to
+			// the publication) leaves a table unpublished: loud, once.
+			failing = err.Error()
+			inv.log.Error("catalog watch failing; retrying", zap.String("publication", cfg.Publication),
+				zap.String("error", replication.ScrubSecrets(failing)))
+		case err == nil && failing != "":
+			failing = ""
+			inv.log.Info("catalog watch working again", zap.String("publication", cfg.Publication))
 		}
 		select {
 		case <-ctx.Done():
