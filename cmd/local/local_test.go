@@ -227,3 +227,26 @@ func TestPollStopsAtAnAbort(t *testing.T) {
 		t.Fatalf("Poll = %v after %d calls, want the aborting error after 3", err, n)
 	}
 }
+
+// Kill returns only once the server's shared memory segment is detached,
+// which is what lets Start run at once on the same data.
+func TestPostgresKillDetachesSharedMemory(t *testing.T) {
+	t.Parallel()
+	pg, err := StartPostgres("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	if pg.shmDetached() == nil {
+		t.Fatal("a running server's segment reads as detached: the check cannot see it")
+	}
+	if err := pg.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.shmDetached(); err != nil {
+		t.Fatalf("after Kill: %v", err)
+	}
+	if err := pg.Start(); err != nil {
+		t.Fatalf("start after kill: %v", err)
+	}
+}

@@ -239,6 +239,37 @@ func (p *Postgres) Kill() error {
 	if err := killGroup(cmd.Process.Pid, pgStopTimeout); err != nil {
 		return fmt.Errorf("kill %s: %w", p.name, err)
 	}
+	// A restart refuses a segment the kernel still counts as attached,
+	// which it may do for a moment after the last backend is gone.
+	if err := Poll(context.Background(), pgStopTimeout, p.shmDetached); err != nil {
+		return fmt.Errorf("kill %s: %w", p.name, err)
+	}
+	return nil
+}
+
+// shmDetached is nil once no process is attached to the System V shared
+// memory segment postmaster.pid names (line 7: key and id), as the next
+// postmaster checks before it starts.
+func (p *Postgres) shmDetached() error {
+	b, err := os.ReadFile(filepath.Join(p.dataDir, "postmaster.pid"))
+	if err != nil {
+		return nil // no postmaster.pid: the next start has nothing to check
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 7 || len(strings.Fields(lines[6])) != 2 {
+		return nil
+	}
+	id := strings.Fields(lines[6])[1]
+	shm, err := os.ReadFile("/proc/sysvipc/shm")
+	if err != nil {
+		return nil // no System V IPC view: nothing to wait for
+	}
+	// Columns: key shmid perms size cpid lpid nattch ...
+	for _, line := range strings.Split(string(shm), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 6 && f[1] == id && f[6] != "0" {
+			return fmt.Errorf("shared memory segment %s still has %s processes attached", id, f[6])
+		}
+	}
 	return nil
 }
 
