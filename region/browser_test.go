@@ -86,6 +86,18 @@ func TestDashboardInBrowser(t *testing.T) {
 	startNode(t, "west", "west-1", "sidecar", []string{a.GossipAddr()}, func(c *Config) {
 		c.Status = func() NodeStatus { return NodeStatus{Active: false, Healthy: true} }
 	})
+	// North's sidecar tails two primaries; one of them has lost its slot.
+	startNode(t, "north", "north-1", "sidecar", []string{a.GossipAddr()}, func(c *Config) {
+		c.Status = func() NodeStatus {
+			return NodeStatus{Active: true, Healthy: false, Sources: []SourceStatus{
+				{Name: "shard1", Active: true, Healthy: true,
+					Slot:    &SlotStatus{Name: "cachesync_north", ConfirmedLSN: "0/5000028", RetainedWALBytes: 2048, WarnBytes: 1 << 30, Streaming: true},
+					Replica: &ReplicaStatus{Up: true, LagSeconds: 0.03}, E2ELag: &LagStats{P99: 0.007, Samples: 10}},
+				{Name: "shard2", Healthy: false, Problems: []string{"not streaming from the primary: connection refused"},
+					Slot: &SlotStatus{Name: "cachesync_north", ConfirmedLSN: "0/7000000", RetainedWALBytes: 2 << 30, WarnBytes: 1 << 30}},
+			}}
+		}
+	})
 	eventually(t, 10*time.Second, func() error {
 		f := a.Fleet()
 		for _, m := range f {
@@ -93,7 +105,7 @@ func TestDashboardInBrowser(t *testing.T) {
 				return fmt.Errorf("no status from %s yet", m.Name)
 			}
 		}
-		if len(f) != 3 {
+		if len(f) != 4 {
 			return fmt.Errorf("%d members", len(f))
 		}
 		return nil
@@ -153,6 +165,34 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(w, "no active sidecar") || !strings.Contains(w, `data-node="west-1"`) {
 		t.Errorf("west does not say why or lacks its node:\n%s", w)
+	}
+	if strings.Contains(e, "data-source=") {
+		t.Errorf("east (one unnamed source) shows a sources table:\n%s", e)
+	}
+	n := regionCard(t, dom, "north")
+	row := func(src string) string {
+		i := strings.Index(n, `data-source="`+src+`"`)
+		if i < 0 {
+			t.Fatalf("north has no row for %s:\n%s", src, n)
+		}
+		j := strings.Index(n[i:], "</tr>")
+		return n[i : i+j]
+	}
+	for src, want := range map[string]map[string]string{
+		"shard1": {"source-mode": "active", "source-slot": "cachesync_north", "source-confirmed": "0/5000028",
+			"source-retained-wal": "2.0 KiB", "source-replica-lag": "30 ms", "source-e2e-p99": "7.00 ms", "source-problems": ""},
+		"shard2": {"source-mode": "down", "source-confirmed": "0/7000000", "source-retained-wal": "2.0 GiB",
+			"source-replica-lag": "–", "source-e2e-p99": "–", "source-problems": "not streaming from the primary: connection refused"},
+	} {
+		r := row(src)
+		for name, w := range want {
+			if got := field(r, name); got != w {
+				t.Errorf("north %s %s = %q, want %q", src, name, got, w)
+			}
+		}
+	}
+	if field(n, "health") != "behind" || !strings.Contains(n, "source shard2: slot cachesync_north not streaming") {
+		t.Errorf("north does not say that shard2 is behind:\n%s", n)
 	}
 	if !strings.Contains(dom, `data-chart="east"`) {
 		t.Errorf("no east chart")

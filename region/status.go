@@ -16,6 +16,11 @@ type NodeStatus struct {
 	Healthy  bool     `json:"healthy"`
 	Problems []string `json:"problems,omitempty"`
 
+	// Sources is a sidecar's primaries, one per postgres source. With
+	// several, Slot is the one retaining the most WAL, Replica the one
+	// furthest behind, and the rates and queue are their sums.
+	Sources []SourceStatus `json:"sources,omitempty"`
+
 	Slot    *SlotStatus    `json:"slot,omitempty"`
 	Replica *ReplicaStatus `json:"replica,omitempty"`
 	// E2ELag is the heartbeat-measured time from emission on the primary to
@@ -27,6 +32,23 @@ type NodeStatus struct {
 	Proxy               *ProxyStatus   `json:"proxy,omitempty"`
 	// Consistency is a sidecar's consistency monitor; nil on a proxy.
 	Consistency *ConsistencyStatus `json:"consistency,omitempty"`
+}
+
+// SourceStatus is one primary a sidecar tails: its slot, the region's
+// replica of it, and its own lag, rates and problems.
+type SourceStatus struct {
+	// Name is the source's name in the config ("" for a single primary).
+	Name    string `json:"name"`
+	Active  bool   `json:"active"`
+	Standby bool   `json:"standby,omitempty"`
+	Healthy bool   `json:"healthy"`
+	// Problems are the source's own, unprefixed.
+	Problems            []string       `json:"problems,omitempty"`
+	Slot                *SlotStatus    `json:"slot,omitempty"`
+	Replica             *ReplicaStatus `json:"replica,omitempty"`
+	E2ELag              *LagStats      `json:"e2e_lag,omitempty"`
+	InvalidationsPerSec float64        `json:"invalidations_per_sec"`
+	QueueDepth          int            `json:"queue_depth"`
 }
 
 // SlotStatus is the region's replication slot as seen from the primary and

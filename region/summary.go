@@ -26,6 +26,10 @@ type RegionSummary struct {
 	WALWarnBytes  int64          `json:"wal_warn_bytes"`
 	WALWarning    bool           `json:"wal_warning"`
 	E2ELag        *LagStats      `json:"e2e_lag,omitempty"`
+	// Sources is every source of the region's active sidecars, each with
+	// its own slot, replica and lag (the figures above are the first
+	// active sidecar's, over its sources).
+	Sources []SourceStatus `json:"sources,omitempty"`
 	// InvalidationsPerSec and QueueDepth come from the active sidecar.
 	InvalidationsPerSec *float64       `json:"invalidations_per_sec"`
 	QueueDepth          *int           `json:"queue_depth"`
@@ -129,43 +133,81 @@ func summarizeRegion(name string, members []Member, th thresholds) RegionSummary
 		worse(HealthBehind, "no active sidecar")
 		return s
 	}
-	if len(active) > 1 {
-		worse(HealthWarn, fmt.Sprintf("%d sidecars claim to be active", len(active)))
+	ips, qd := active[0].InvalidationsPerSec, active[0].QueueDepth
+	s.InvalidationsPerSec, s.QueueDepth = &ips, &qd
+	s.Replica, s.Slot, s.E2ELag, s.Consistency = active[0].Replica, active[0].Slot, active[0].E2ELag, active[0].Consistency
+	// Sidecars may share a region's sources between them (each streams the
+	// slots it got): a source is shown as the sidecar streaming it reports
+	// it, and two streaming one source cannot both be right.
+	claims := map[string]int{}
+	shown := map[string]int{}
+	for _, st := range active {
+		for _, src := range activeSources(st) {
+			if src.Active {
+				claims[src.Name]++
+			}
+			i, seen := shown[src.Name]
+			switch {
+			case !seen:
+				shown[src.Name] = len(s.Sources)
+				s.Sources = append(s.Sources, src)
+			case src.Active && !s.Sources[i].Active:
+				s.Sources[i] = src
+			}
+		}
+		if l := st.E2ELag; l != nil && l.Samples > 0 {
+			lagHealth(l.P99, th, "end-to-end lag p99", worse)
+		}
 	}
-	sidecarFigures(&s, active[0], th, worse)
+	for _, src := range s.Sources {
+		sourceHealth(&s, src, th, worse)
+	}
+	for _, n := range claims {
+		if n > 1 {
+			worse(HealthWarn, fmt.Sprintf("%d sidecars claim to be active", len(active)))
+			break
+		}
+	}
 	return s
 }
 
-func sidecarFigures(s *RegionSummary, st *NodeStatus, th thresholds, worse func(h, reason string)) {
-	ips, qd := st.InvalidationsPerSec, st.QueueDepth
-	s.InvalidationsPerSec, s.QueueDepth = &ips, &qd
-	s.Replica, s.Slot, s.E2ELag, s.Consistency = st.Replica, st.Slot, st.E2ELag, st.Consistency
-	if sl := st.Slot; sl != nil {
+// activeSources is a sidecar's sources; a node of an older version reports
+// its single source in the node's own fields.
+func activeSources(st *NodeStatus) []SourceStatus {
+	if len(st.Sources) > 0 {
+		return st.Sources
+	}
+	return []SourceStatus{{Active: st.Active, Slot: st.Slot, Replica: st.Replica}}
+}
+
+func sourceHealth(s *RegionSummary, src SourceStatus, th thresholds, worse func(h, reason string)) {
+	name := ""
+	if src.Name != "" {
+		name = "source " + src.Name + ": "
+	}
+	if sl := src.Slot; sl != nil {
 		if sl.WarnBytes > 0 {
 			s.WALWarnBytes = sl.WarnBytes
 		}
 		if s.WALWarnBytes > 0 && sl.RetainedWALBytes >= s.WALWarnBytes {
 			s.WALWarning = true
-			worse(HealthWarn, fmt.Sprintf("slot %s retains %s of WAL (warn at %s)", sl.Name, humanBytes(sl.RetainedWALBytes), humanBytes(s.WALWarnBytes)))
+			worse(HealthWarn, fmt.Sprintf("%sslot %s retains %s of WAL (warn at %s)", name, sl.Name, humanBytes(sl.RetainedWALBytes), humanBytes(s.WALWarnBytes)))
 		}
 		switch sl.WALStatus {
 		case "lost":
-			worse(HealthBehind, "slot "+sl.Name+" lost its WAL")
+			worse(HealthBehind, name+"slot "+sl.Name+" lost its WAL")
 		case "unreserved":
-			worse(HealthBehind, "slot "+sl.Name+" is about to lose its WAL")
+			worse(HealthBehind, name+"slot "+sl.Name+" is about to lose its WAL")
 		}
 		if !sl.Streaming {
-			worse(HealthBehind, "slot "+sl.Name+" not streaming")
+			worse(HealthBehind, name+"slot "+sl.Name+" not streaming")
 		}
 	}
-	if l := st.E2ELag; l != nil && l.Samples > 0 {
-		lagHealth(l.P99, th, "end-to-end lag p99", worse)
-	}
-	if r := st.Replica; r != nil {
+	if r := src.Replica; r != nil {
 		if !r.Up {
-			worse(HealthBehind, "replica down")
+			worse(HealthBehind, name+"replica down")
 		} else {
-			lagHealth(r.LagSeconds, th, "replica replay lag", worse)
+			lagHealth(r.LagSeconds, th, name+"replica replay lag", worse)
 		}
 	}
 }

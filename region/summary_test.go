@@ -101,3 +101,51 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+// shardedSidecar reports two sources; active says which it streams.
+func shardedSidecar(name string, active map[string]bool) Member {
+	m := sidecar(name, "west", active["shard1"] || active["shard2"])
+	for _, src := range []string{"shard1", "shard2"} {
+		m.Status.Sources = append(m.Status.Sources, SourceStatus{
+			Name: src, Active: active[src], Standby: !active[src], Healthy: true,
+			Slot:    &SlotStatus{Name: "cachesync_west", RetainedWALBytes: 10, Streaming: active[src], WALStatus: "reserved"},
+			Replica: &ReplicaStatus{Up: true, LagSeconds: 0.1},
+		})
+	}
+	return m
+}
+
+func TestSummarizeSources(t *testing.T) {
+	both := map[string]bool{"shard1": true, "shard2": true}
+	r := summarize([]Member{shardedSidecar("w1", both)}, th)[0]
+	if r.Health != HealthOK || len(r.Sources) != 2 || r.Sources[1].Name != "shard2" {
+		t.Fatalf("health=%s reasons=%v sources=%+v", r.Health, r.Reasons, r.Sources)
+	}
+
+	m := shardedSidecar("w1", both)
+	m.Status.Sources[1].Slot.Streaming = false
+	m.Status.Sources[1].Replica.Up = false
+	r = summarize([]Member{m}, th)[0]
+	reasons := strings.Join(r.Reasons, "; ")
+	if r.Health != HealthBehind || !strings.Contains(reasons, "source shard2: slot cachesync_west not streaming") ||
+		!strings.Contains(reasons, "source shard2: replica down") || strings.Contains(reasons, "shard1") {
+		t.Fatalf("one source down: health=%s reasons=%s", r.Health, reasons)
+	}
+
+	m = shardedSidecar("w1", both)
+	m.Status.Sources[0].Slot.RetainedWALBytes = 2000
+	if r = summarize([]Member{m}, th)[0]; !r.WALWarning || !strings.Contains(strings.Join(r.Reasons, ";"), "source shard1: slot cachesync_west retains") {
+		t.Fatalf("wal over warn on one source: %+v", r.Reasons)
+	}
+
+	// Two sidecars streaming one source each: each source shows as the
+	// sidecar that streams it reports it, and nothing is wrong.
+	split := summarize([]Member{shardedSidecar("w1", map[string]bool{"shard1": true}), shardedSidecar("w2", map[string]bool{"shard2": true})}, th)[0]
+	if split.Health != HealthOK || len(split.Sources) != 2 || !split.Sources[0].Active || !split.Sources[1].Active {
+		t.Fatalf("split: health=%s reasons=%v sources=%+v", split.Health, split.Reasons, split.Sources)
+	}
+	twice := summarize([]Member{shardedSidecar("w1", both), shardedSidecar("w2", map[string]bool{"shard2": true})}, th)[0]
+	if twice.Health != HealthWarn || !strings.Contains(strings.Join(twice.Reasons, ";"), "claim to be active") {
+		t.Fatalf("one source streamed twice: health=%s reasons=%v", twice.Health, twice.Reasons)
+	}
+}

@@ -5,10 +5,10 @@ import (
 	"regexp"
 	"testing"
 
-	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 
 	"github.com/cachesync/cachesync/cmd/config"
+	"github.com/cachesync/cachesync/cmd/node"
 )
 
 // TestAlertRulesUseExportedMetrics keeps deploy/prometheus honest: every
@@ -40,14 +40,13 @@ proxy: {listen: "127.0.0.1:0"}
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, build := range []func(Config, *zap.Logger, *metrics) (part, error){newSidecar, newProxyPart} {
-		m := newMetrics()
-		p, err := build(cfg, zap.NewNop(), m)
+	for _, role := range []config.Role{config.RoleSidecar, config.RoleProxy} {
+		n, err := node.New(node.Config{File: cfg, Role: role})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer p.Close()
-		families, err := m.reg.Gather()
+		defer n.Close()
+		families, err := n.Registry().Gather()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"io"
 
-	"go.uber.org/zap"
-
-	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/cmd/demo"
 )
 
@@ -27,15 +24,6 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cfg := demo.DefaultConfig()
 	cfg.Out, cfg.Dev, cfg.Log, cfg.HTTPPort = stdout, *dev, logConfig(*dev), *httpPort
-	cfg.Serve = serveRole
+	cfg.Serve = serve
 	return demo.Run(ctx, cfg)
-}
-
-// serveRole runs one of the demo's roles in this process.
-func serveRole(ctx context.Context, log *zap.Logger, file config.Config, role config.Role) error {
-	build := newSidecar
-	if role == config.RoleProxy {
-		build = newProxyPart
-	}
-	return serve(ctx, log, file, string(role), build)
 }

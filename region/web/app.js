@@ -80,6 +80,8 @@ function regionCard(r) {
     fig("stale-served", "stale served", px ? fmtNum(px.stale_served) : DASH)));
   card.append(consistencyBox(r.consistency));
   card.append(walBox(r));
+  const named = (r.sources || []).filter((src) => src.name);
+  if (named.length > 0) card.append(sourcesTable(named, r.wal_warn_bytes));
   card.append(nodesTable(r.nodes || []));
   return card;
 }
@@ -119,6 +121,35 @@ function consistencyBox(c) {
     box.append(t);
   }
   return box;
+}
+
+// sourcesTable shows each primary of a sharded region: its slot, how far
+// it is consumed, the WAL it retains and the region's replica of it.
+function sourcesTable(sources, warnBytes) {
+  const t = el("table", { class: "sources" });
+  t.append(el("tr", {}, el("th", {}, "source"), el("th", {}, "mode"), el("th", {}, "slot"),
+    el("th", {}, "confirmed"), el("th", {}, "retained WAL"), el("th", {}, "replica lag"),
+    el("th", {}, "end-to-end p99"), el("th", {}, "problems")));
+  for (const src of sources) {
+    const slot = src.slot;
+    const rep = src.replica;
+    const lag = src.e2e_lag && src.e2e_lag.samples > 0 ? src.e2e_lag : null;
+    const warn = slot && slot.warn_bytes > 0 ? slot.warn_bytes : warnBytes;
+    const over = slot && warn > 0 && slot.retained_wal_bytes >= warn;
+    const mode = src.active ? "active" : src.standby ? "standby" : "down";
+    let replica = DASH;
+    if (rep) replica = rep.up ? fmtSeconds(rep.lag_seconds) : "down";
+    t.append(el("tr", { "data-source": src.name },
+      el("td", {}, src.name),
+      el("td", { "data-field": "source-mode" }, mode),
+      el("td", { "data-field": "source-slot" }, slot ? slot.name : DASH),
+      el("td", { "data-field": "source-confirmed" }, slot ? slot.confirmed_lsn || DASH : DASH),
+      el("td", { "data-field": "source-retained-wal", class: over ? "problems" : "" }, slot ? fmtBytes(slot.retained_wal_bytes) : DASH),
+      el("td", { "data-field": "source-replica-lag" }, replica),
+      el("td", { "data-field": "source-e2e-p99" }, lag ? fmtSeconds(lag.p99) : DASH),
+      el("td", { "data-field": "source-problems", class: "problems" }, (src.problems || []).join("; "))));
+  }
+  return t;
 }
 
 function walBox(r) {
