@@ -136,9 +136,22 @@ func startBinaryProxy(b *testing.B, name, server string, extra ...string) (addr 
 	return addr, p.Pid()
 }
 
+// startBinaryProxyConfig runs `cachesync proxy --config` on server, with
+// proxyKeys (YAML lines) in its proxy section.
+func startBinaryProxyConfig(b *testing.B, name, server, proxyKeys string) (addr string, pid int) {
+	b.Helper()
+	addr = fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(b))
+	path := cluster.WriteProxyConfig(b, addr, fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(b)), []string{server}, proxyKeys)
+	p := cluster.StartProcess(b, name, cluster.Binary(b), "proxy", "--config", path)
+	waitListening(b, addr)
+	return addr, p.Pid()
+}
+
 // BenchmarkMemcaslap compares memcaslap's throughput against memcached
 // directly, through twemproxy, and through `cachesync proxy` as shipped
-// (proxy.procs 1) and with one scheduler thread per core (--procs 0), in a
+// (proxy.procs 1) and with one scheduler thread per core (--procs 0), and
+// as shipped but without transparent leases (classic_leases: false, the
+// cost of the remembered leases), in a
 // palindromic order (ABBA) so drifting machine load hits all alike, and
 // prints a table with the CPU each process spent per op. Run by `make
 // bench`.
@@ -147,13 +160,14 @@ func BenchmarkMemcaslap(b *testing.B) {
 	tw, twPid := startNutcracker(b, mc)
 	px, pxPid := startBinaryProxy(b, "bench-proxy", mc)
 	pxAll, pxAllPid := startBinaryProxy(b, "bench-proxy-allcores", mc, "--procs", "0")
+	pxPlain, pxPlainPid := startBinaryProxyConfig(b, "bench-proxy-noleases", mc, "  classic_leases: false\n")
 	type target struct {
 		name, addr string
 		pid        int
 	}
 	targets := []target{
 		{"direct", mc, -1}, {"twemproxy", tw, twPid},
-		{"proxy", px, pxPid}, {"proxy-0", pxAll, pxAllPid},
+		{"proxy", px, pxPid}, {"proxy-0", pxAll, pxAllPid}, {"no-leases", pxPlain, pxPlainPid},
 	}
 	var order []target
 	for i := range targets {
@@ -201,7 +215,8 @@ func BenchmarkMemcaslap(b *testing.B) {
 		fmt.Printf("%-10s %10.0f %9.2f %12.2f %14s %15s %15s\n", tg.name, mean(tg.name), mean(tg.name)/d, mean(tg.name)/t,
 			own, perOp(s.mcCPU, s.total), perOp(s.slapCPU, s.total))
 	}
-	fmt.Println("(proxy: cachesync proxy as shipped, proxy.procs 1; proxy-0: --procs 0, one scheduler thread per core.")
+	fmt.Println("(proxy: cachesync proxy as shipped, proxy.procs 1, classic_leases on; proxy-0: --procs 0, one scheduler thread per core;")
+	fmt.Println(" no-leases: as proxy with classic_leases: false, no remembered leases.")
 	fmt.Println(" µs/op: CPU seconds (user+system, /proc/PID/stat) per op of twemproxy's or the proxy's process, memcached and memcaslap.)")
 	fmt.Println()
 	p := mean("proxy")
@@ -210,6 +225,7 @@ func BenchmarkMemcaslap(b *testing.B) {
 	b.ReportMetric(p, "proxy_ops/s")
 	b.ReportMetric(p/d, "proxy/direct")
 	b.ReportMetric(p/t, "proxy/twemproxy")
+	b.ReportMetric(p/mean("no-leases"), "proxy/no-leases")
 	b.ReportMetric(t/d, "twemproxy/direct")
 	if s := sum["proxy"]; s.total > 0 {
 		b.ReportMetric(s.targetCPU/s.total*1e6, "proxy_cpu_µs/op")

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -31,12 +29,7 @@ var pythonClients = []string{"pymemcache", "pylibmc", "django-pymemcache", "djan
 func startConfiguredProxy(t *testing.T, mc *cluster.Memcached, proxyKeys string) string {
 	t.Helper()
 	listen := fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t))
-	conf := fmt.Sprintf("region: test\nnode: proxy-%d\nmemcache:\n  servers: [%s]\nproxy:\n  listen: %s\n%scluster:\n  bind: 127.0.0.1:0\nhttp:\n  listen: 127.0.0.1:%d\n",
-		cluster.FreePort(t), mc.Addr(), listen, proxyKeys, cluster.FreePort(t))
-	path := filepath.Join(t.TempDir(), "proxy.yaml")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := cluster.WriteProxyConfig(t, listen, fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t)), []string{mc.Addr()}, proxyKeys)
 	p := cluster.StartProcess(t, "proxy", cluster.Binary(t), "proxy", "--config", path)
 	cluster.Eventually(t, 30*time.Second, func() error {
 		if p.Exited() {
