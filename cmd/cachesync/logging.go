@@ -23,5 +23,8 @@ func logConfig(dev bool) zap.Config {
 	cfg.EncoderConfig.TimeKey = "ts"
 	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
 	cfg.Sampling = nil // every state change matters at 3 a.m.
+	// Error lines are expected conditions told to an operator (a refused
+	// table, a flushed region), not crashes: no stack traces.
+	cfg.DisableStacktrace = true
 	return cfg
 }
