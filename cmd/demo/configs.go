@@ -30,7 +30,7 @@ const staleTTL = 30 * time.Second
 // planRegions picks the ports and writes the config files of both regions:
 // east reads the primary, west its replica. East's sidecar is the seed of
 // the fleet: every other node, both proxies included, joins it.
-func planRegions(srv *servers, dir, eastHTTP string) ([]*regionSetup, error) {
+func planRegions(srv endpoints, dir, eastHTTP string) ([]*regionSetup, error) {
 	seed, err := local.FreeAddr()
 	if err != nil {
 		return nil, err
@@ -39,10 +39,10 @@ func planRegions(srv *servers, dir, eastHTTP string) ([]*regionSetup, error) {
 	for _, name := range []string{"east", "west"} {
 		r := &regionSetup{name: name, httpAddr: eastHTTP}
 		src := config.DefaultSource()
-		src.Source = srv.primary.DSN(appDB)
-		mc, sidecarBind := srv.mcEast.Addr(), seed
+		src.Source = srv.primary
+		mc, sidecarBind := srv.mcEast, seed
 		if name == "west" {
-			src.Replica, mc = srv.replica.DSN(appDB), srv.mcWest.Addr()
+			src.Replica, mc = srv.replica, srv.mcWest
 			if sidecarBind, err = local.FreeAddr(); err != nil {
 				return nil, err
 			}

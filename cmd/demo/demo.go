@@ -125,7 +125,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if d.regions, err = planRegions(d.srv, d.dir, eastHTTP); err != nil {
+	if d.regions, err = planRegions(d.srv.endpoints(), d.dir, eastHTTP); err != nil {
 		return err
 	}
 	roleCtx, stopRole := context.WithCancel(context.Background())

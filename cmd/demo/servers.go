@@ -66,6 +66,17 @@ func (s *servers) start(dir string) error {
 	return err
 }
 
+// endpoints is where the servers are: the app database's DSN on the
+// primary and on the replica, and each region's memcached.
+type endpoints struct {
+	primary, replica string
+	mcEast, mcWest   string
+}
+
+func (s *servers) endpoints() endpoints {
+	return endpoints{primary: s.primary.DSN(appDB), replica: s.replica.DSN(appDB), mcEast: s.mcEast.Addr(), mcWest: s.mcWest.Addr()}
+}
+
 // Close stops every server that started, replica before primary.
 func (s *servers) Close() error {
 	var errs []error
