@@ -102,6 +102,24 @@ func TestSyncPublication(t *testing.T) {
 	if m := flushMessages(t, p, "watch"); len(m) != 1 || !strings.Contains(m[0], "publish_via_partition_root") {
 		t.Fatalf("flush messages after the switch: %q", m)
 	}
+	// A role that may not switch it is refused, with the statement to run.
+	p.Exec(t, `CREATE PUBLICATION theirs FOR TABLE events`)
+	p.Exec(t, `CREATE ROLE app LOGIN`)
+	cfg, err := pgconn.ParseConfig(strings.Replace(p.DSN("postgres"), "postgres@", "app@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close(ctx)
+	_, err = SyncPublication(ctx, app, "theirs", []Table{events})
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "ALTER PUBLICATION theirs SET (publish_via_partition_root = true);") ||
+		!strings.Contains(err.Error(), "pg_logical_emit_message(true, 'cachesync.flush'") {
+		t.Fatalf("switch refused: %v", err)
+	}
+
 	// Without a partitioned table configured, the mode is left alone.
 	p.Exec(t, `CREATE PUBLICATION plainpub FOR TABLE plain`)
 	if res, err := SyncPublication(ctx, conn, "plainpub", []Table{plain}); err != nil || res.Changed() {
