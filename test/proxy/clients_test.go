@@ -35,17 +35,7 @@ func startConfiguredProxy(t *testing.T, mc *cluster.Memcached, proxyKeys string)
 		if p.Exited() {
 			return fmt.Errorf("proxy exited:\n%s", p.Logs())
 		}
-		nc, err := net.DialTimeout("tcp", listen, time.Second)
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		_ = nc.SetDeadline(time.Now().Add(2 * time.Second))
-		if _, err := nc.Write([]byte("version\r\n")); err != nil {
-			return err
-		}
-		_, err = bufio.NewReader(nc).ReadString('\n')
-		return err
+		return askVersion(listen)
 	})
 	return listen
 }
