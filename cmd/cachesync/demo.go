@@ -7,8 +7,7 @@ import (
 	"github.com/cachesync/cachesync/cmd/demo"
 )
 
-// cmdDemo is `cachesync demo`: its flags, and the roles it runs (the same
-// serve as `cachesync sidecar` and `cachesync proxy`).
+// cmdDemo is `cachesync demo`: its flags.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
 	duration := fs.Duration("duration", 0, "stop after this long (0: run until Ctrl-C)")
@@ -23,7 +22,6 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer cancel()
 	}
 	cfg := demo.DefaultConfig()
-	cfg.Out, cfg.Dev, cfg.Log, cfg.HTTPPort = stdout, *dev, logConfig(*dev), *httpPort
-	cfg.Serve = serve
+	cfg.Out, cfg.Dev, cfg.Log, cfg.HTTPPort, cfg.Version = stdout, *dev, logConfig(*dev), *httpPort, version
 	return demo.Run(ctx, cfg)
 }

@@ -15,7 +15,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/cmd/local"
 )
 
@@ -36,13 +35,11 @@ type Config struct {
 	// HTTPPort is east's sidecar's dashboard port: 0 picks a free one, and
 	// a busy one falls back to a free one.
 	HTTPPort int
-	// Serve runs one role of a node from its checked config file until ctx
-	// is done, as its subcommand would.
-	Serve func(ctx context.Context, log *zap.Logger, file config.Config, role config.Role) error
+	// Version is the roles' version (status, cachesync_build_info).
+	Version string
 }
 
-// DefaultConfig prints to stdout and serves the dashboard on port 9100;
-// Serve must still be set.
+// DefaultConfig prints to stdout and serves the dashboard on port 9100.
 func DefaultConfig() Config {
 	return Config{Out: os.Stdout, Log: zap.NewProductionConfig(), HTTPPort: 9100}
 }
@@ -50,9 +47,6 @@ func DefaultConfig() Config {
 // Run starts the demo, reports until ctx is done, and stops everything.
 // ctx ending is the normal way out and returns nil.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.Serve == nil {
-		return errors.New("demo: Config.Serve is nil")
-	}
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
 	}
@@ -130,7 +124,7 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	roleCtx, stopRole := context.WithCancel(context.Background())
 	d.stopRole = stopRole
-	d.roles = newRoles(d.log, d.cfg.Serve)
+	d.roles = newRoles(d.log, d.cfg.Version)
 	if err := d.roles.startAll(ctx, roleCtx, d.regions); err != nil {
 		return err
 	}

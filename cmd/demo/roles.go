@@ -11,32 +11,30 @@ import (
 
 	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/cmd/local"
+	"github.com/cachesync/cachesync/cmd/node"
 )
 
 // readyTimeout bounds how long a sidecar may take to start streaming.
 const readyTimeout = 60 * time.Second
 
-// serveFunc runs one role until ctx is done (Config.Serve).
-type serveFunc func(ctx context.Context, log *zap.Logger, file config.Config, role config.Role) error
-
-// roles runs the sidecars and proxies in this process, each through serve
-// exactly as its subcommand would.
+// roles runs the sidecars and proxies in this process, each a node.Serve
+// exactly as its subcommand runs it.
 type roles struct {
-	log   *zap.Logger
-	serve serveFunc
-	wg    sync.WaitGroup
-	errs  chan error
+	log     *zap.Logger
+	version string
+	wg      sync.WaitGroup
+	errs    chan error
 }
 
-func newRoles(log *zap.Logger, serve serveFunc) *roles {
-	return &roles{log: log, serve: serve, errs: make(chan error, 8)}
+func newRoles(log *zap.Logger, version string) *roles {
+	return &roles{log: log, version: version, errs: make(chan error, 8)}
 }
 
 func (r *roles) start(ctx context.Context, file config.Config, role config.Role) {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		err := r.serve(ctx, r.log, file, role)
+		err := node.Serve(ctx, node.Config{File: file, Role: role, Version: r.version, Logger: r.log})
 		if ctx.Err() == nil {
 			if err == nil {
 				err = errors.New("stopped")
