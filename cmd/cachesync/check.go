@@ -15,8 +15,9 @@ import (
 var errInconsistent = errors.New("inconsistent keys found")
 
 // cmdCheck compares the region's memcached with the database its readers
-// fill from (postgres.replica, else postgres.source), for every table that
-// has a `value` template saying what the app caches per row.
+// fill from (postgres.replica, else postgres.source; of every source in a
+// sharded region), for every table that has a `value` template saying what
+// the app caches per row.
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", stderr)
 	path := fs.String("config", "", "the region's config file (a sidecar's)")
@@ -33,16 +34,35 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	rep, err := audit.Check(ctx, acfg)
-	if err != nil {
-		return fmt.Errorf("check region %s: %w", cfg.Region, err)
+	// Each source's rows live on its own primary (and the region's replica
+	// of it): a sharded region is checked source by source.
+	type place struct{ name, dsn string }
+	places := []place{{dsn: acfg.DSN}}
+	if *dsn == "" && len(cfg.Postgres) > 1 {
+		places = places[:0]
+		for _, src := range cfg.Postgres {
+			places = append(places, place{name: src.Name, dsn: src.ReadDSN()})
+		}
 	}
-	fmt.Fprintf(stdout, "region %s: %s\n", cfg.Region, rep)
-	for _, e := range rep.Examples {
-		fmt.Fprintf(stdout, "  inconsistent %s\n", e)
+	inconsistent := 0
+	for _, p := range places {
+		where := "region " + cfg.Region
+		if p.name != "" {
+			where += " source " + p.name
+		}
+		acfg.DSN = p.dsn
+		rep, err := audit.Check(ctx, acfg)
+		if err != nil {
+			return fmt.Errorf("check %s: %w", where, err)
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", where, rep)
+		for _, e := range rep.Examples {
+			fmt.Fprintf(stdout, "  inconsistent %s\n", e)
+		}
+		inconsistent += rep.Inconsistent
 	}
-	if rep.Inconsistent > 0 {
-		return fmt.Errorf("region %s: %d %w", cfg.Region, rep.Inconsistent, errInconsistent)
+	if inconsistent > 0 {
+		return fmt.Errorf("region %s: %d %w", cfg.Region, inconsistent, errInconsistent)
 	}
 	return nil
 }

@@ -112,6 +112,8 @@ func TestProblemsNameTheKey(t *testing.T) {
 		{"no source", strings.Replace(minimal, "  source: postgres://cachesync:s3cret@127.0.0.1:5432/app\n", "", 1), RoleSidecar, "postgres.source: required"},
 		{"null source", strings.Replace(minimal, "  source: postgres://cachesync:s3cret@127.0.0.1:5432/app\n", "  source:\n", 1), RoleSidecar, "postgres.source: required"},
 		{"unqualified table", strings.Replace(minimal, "public.users:", "users:", 1), RoleSidecar, "tables.users: name the table as schema.table"},
+		{"one quoted name with a dot", strings.Replace(minimal, "public.users:", `'"my.table"':`, 1), RoleSidecar, `tables."my.table": name the table as schema.table`},
+		{"three parts", strings.Replace(minimal, "public.users:", "db.public.users:", 1), RoleSidecar, "tables.db.public.users: name the table as schema.table"},
 		{"unquoted dash in table", strings.Replace(minimal, "public.users:", "public.my-table:", 1), RoleSidecar, "tables.public.my-table: name the table as schema.table"},
 		{"bad template", strings.Replace(minimal, "user:{id}", "user:{id", 1), RoleSidecar, `tables.public.users.keys: "user:{id": `},
 		{"space in template", strings.Replace(minimal, "user:{id}", "user {id}", 1), RoleSidecar, "user {id}"},

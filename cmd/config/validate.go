@@ -201,7 +201,7 @@ func (v *checker) tables(tables map[string]Table) {
 	for _, name := range TableNames(tables) {
 		t := tables[name]
 		key := "tables." + name
-		if _, err := replication.ParseTable(name); err != nil || !strings.Contains(name, ".") {
+		if !qualifiedTable(name) {
 			v.problem(key, "name the table as schema.table, quoted as in SQL where needed (e.g. public.users, public.\"my-table\")")
 		}
 		if len(t.Keys) == 0 {
@@ -216,6 +216,14 @@ func (v *checker) tables(tables map[string]Table) {
 			v.problem(key+".truncate", "%q: must be log or flush", t.Truncate)
 		}
 	}
+}
+
+// qualifiedTable: name parses as schema.table. A bare name would be in
+// public, and a schema before a qualified name is one part too many.
+func qualifiedTable(name string) bool {
+	_, err := replication.ParseTable(name)
+	_, extra := replication.ParseTable("x." + name)
+	return err == nil && extra != nil
 }
 
 func (v *checker) hostPort(key, s string) {

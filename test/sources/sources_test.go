@@ -2,9 +2,11 @@ package sources
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -48,7 +50,7 @@ func (s *shards) sidecarFile(t *testing.T, node string, join []string, pprof boo
 	cfg.Postgres = config.Sources{shard1, shard2}
 	cfg.Memcache.Servers = config.List{s.mc.Addr()}
 	cfg.Memcache.Invalidate = "delete"
-	cfg.Tables = map[string]config.Table{"public.users": {Keys: config.List{"user:{id}"}}}
+	cfg.Tables = map[string]config.Table{"public.users": {Keys: config.List{"user:{id}"}, Value: "{id}|{name}"}}
 	free := func() string { return fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t)) }
 	cfg.Proxy.Listen, cfg.Cluster.Bind, cfg.HTTP.Listen = free(), free(), free()
 	cfg.Cluster.Join = join
@@ -148,6 +150,21 @@ func TestOneSidecarTwoPrimaries(t *testing.T) {
 	s.p2.WaitConfirmed(t, db, "cachesync_west", lsn2, time.Minute)
 	if err := kc.AllInvalidated(keys); err != nil {
 		t.Fatalf("after writes on both primaries: %v", err)
+	}
+
+	// `cachesync check` reads each source's rows from its own database: a
+	// wrong value planted for a row of each shard is found, by its source.
+	kc.SetAll(t, []string{"user:1", "user:1001"})
+	out, err := exec.Command(cluster.Binary(t), "check", "--config", pathA).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("check with planted values: %v, want exit 1\n%s", err, out)
+	}
+	for _, want := range []string{"region west source shard1: keys 50, cached 1 (stale 0, consistent 0, inconsistent 1)",
+		"region west source shard2: keys 50, cached 1 (stale 0, consistent 0, inconsistent 1)", "inconsistent user:1: cached \"x\", database says \"1|a\"", "inconsistent user:1001: cached \"x\", database says \"1001|b\""} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
 	}
 
 	// Each source's figures are labelled; the names are today's.
