@@ -8,8 +8,9 @@ import (
 	"github.com/cachesync/cachesync/replication"
 )
 
-// batch is the unit of gating and delivery: distinct keys plus what
-// delivering them completes (acks, heartbeats, a flush).
+// batch is the unit of gating, delivery and acknowledgement: distinct keys
+// plus what delivering them completes (acks, heartbeats, a flush). Once
+// sealed it belongs to the tracker (see acks.go) until it is acknowledged.
 type batch struct {
 	keys []string
 	seen map[string]struct{}
@@ -23,16 +24,32 @@ type batch struct {
 	hbs         []heartbeat
 	flush       bool
 	firstCommit time.Time
+
+	// Set when sealed (tracker): its place in commit order, the deliveries
+	// it still waits for (one more until it is released past its gate), and
+	// the key count it holds against the gating bound.
+	seq       uint64
+	remaining int
+	held      int
+	released  time.Time
 }
 
-func newBatch() *batch { return &batch{seen: map[string]struct{}{}} }
+func newBatch() *batch { return &batch{seen: map[string]struct{}{}, keys: getKeys()} }
 
 func (b *batch) reset() {
 	clear(b.seen)
+	if b.keys == nil {
+		b.keys = getKeys()
+	}
 	b.keys = b.keys[:0]
 	b.xids = b.xids[:0]
 	b.hbs = b.hbs[:0]
 	b.newest, b.newestEnd, b.ackEnd, b.flush, b.firstCommit = nil, 0, 0, false, time.Time{}
+	b.seq, b.remaining, b.held, b.released = 0, 0, 0, time.Time{}
+}
+
+func (b *batch) pending() Pending {
+	return Pending{Commit: b.newest.final, End: b.newestEnd, Xids: b.xids}
 }
 
 func (b *batch) empty() bool { return b.newest == nil }
@@ -76,12 +93,9 @@ func (inv *Invalidator) add(b *batch, ev event) bool {
 	return false
 }
 
-const healthInterval = 2 * time.Second
-
 // collect fills b until it is sealed: full, flushed, a gate quantum, or
-// BatchDelay after its first event. While idle it probes the servers on
-// every health tick so their state stays current.
-func (inv *Invalidator) collect(ctx context.Context, b *batch, health <-chan time.Time) error {
+// BatchDelay after its first event.
+func (inv *Invalidator) collect(ctx context.Context, b *batch) error {
 	if inv.addCarry(b) {
 		return nil
 	}
@@ -91,8 +105,6 @@ func (inv *Invalidator) collect(ctx context.Context, b *batch, health <-chan tim
 			if inv.addChunk(b, chunk) {
 				return nil
 			}
-		case <-health:
-			inv.probe(ctx)
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -39,7 +39,8 @@ type TableRule struct {
 }
 
 // Acker learns which end LSN may be confirmed to PostgreSQL. Ack is called
-// from the delivery loop with non-decreasing LSNs.
+// with increasing LSNs, one call at a time (from whichever delivery
+// goroutine completes the oldest outstanding batch).
 type Acker interface {
 	Ack(end replication.LSN)
 }
@@ -52,6 +53,10 @@ type Config struct {
 	Tables map[string]TableRule
 	// Servers is the memcached pool (host:port).
 	Servers []string
+	// Gutter servers take a down server's keys (the proxy routes them there;
+	// values live at most the proxy's gutter_ttl). Every key is invalidated
+	// on its gutter server too, whatever the state of its owner.
+	Gutter []string
 	// Hash routes keys to servers: "ketama" or "crc32".
 	Hash string
 	// Mode is ModeStale or ModeDelete.
@@ -66,8 +71,19 @@ type Config struct {
 	// this much newer than the batch's first commit, so an early commit does
 	// not wait for the replica to replay much later ones.
 	GateQuantum time.Duration
-	// MaxQueued bounds the keys waiting for delivery; Change blocks beyond it.
+	// MaxQueued bounds the keys queued for batching, and separately the keys
+	// of sealed batches waiting for their gate; Change blocks beyond it.
 	MaxQueued int
+	// MaxBatches bounds the batches between sealing and acknowledgement
+	// (gated, in delivery, or delivered and waiting for an older batch).
+	MaxBatches int
+	// InFlight is how many batches may be in delivery to one server at once
+	// (one connection each).
+	InFlight int
+	// ServerBacklog bounds the keys waiting for one server. Past it the
+	// server's waiting keys are dropped and it owes a flush_all, which it
+	// gets before anything past those keys is acknowledged.
+	ServerBacklog int
 	// Gate, when set, holds each batch until it may be delivered.
 	Gate Gate
 	// Acker receives the end LSN of delivered transactions. May be nil.
@@ -95,21 +111,24 @@ type Config struct {
 // Tables, Servers, Gate and Acker.
 func DefaultConfig() Config {
 	return Config{
-		Hash:        ring.KindKetama,
-		Mode:        ModeStale,
-		StaleTTL:    30 * time.Second,
-		BatchSize:   512,
-		BatchDelay:  2 * time.Millisecond,
-		GateQuantum: 10 * time.Millisecond,
-		MaxQueued:   65536,
-		DialTimeout: time.Second,
-		OpTimeout:   2 * time.Second,
-		RetryMin:    10 * time.Millisecond,
-		RetryMax:    2 * time.Second,
+		Hash:          ring.KindKetama,
+		Mode:          ModeStale,
+		StaleTTL:      30 * time.Second,
+		BatchSize:     512,
+		BatchDelay:    2 * time.Millisecond,
+		GateQuantum:   10 * time.Millisecond,
+		MaxQueued:     65536,
+		MaxBatches:    65536,
+		InFlight:      4,
+		ServerBacklog: 65536,
+		DialTimeout:   time.Second,
+		OpTimeout:     2 * time.Second,
+		RetryMin:      10 * time.Millisecond,
+		RetryMax:      2 * time.Second,
 	}
 }
 
-// Pending describes the batch a Gate is asked about.
+// Pending describes a batch a Gate is asked about.
 type Pending struct {
 	// Commit is the commit record LSN (BEGIN's final_lsn) of the newest
 	// transaction in the batch.
@@ -121,10 +140,13 @@ type Pending struct {
 	Xids []uint32
 }
 
-// Gate decides when a batch may be delivered. Wait blocks until then or until
-// ctx ends.
+// Gate decides when batches may be delivered. A gate answers for a position,
+// not a batch: Passed gets every batch still waiting, oldest first, blocks
+// until at least the oldest may be delivered (or ctx ends), and returns how
+// many of them, from the oldest, may be delivered now. It is asked again
+// only about the rest.
 type Gate interface {
-	Wait(ctx context.Context, p Pending) error
+	Passed(ctx context.Context, ps []Pending) (int, error)
 }
 
 // compiledTable is a TableRule with its templates parsed.
@@ -144,8 +166,8 @@ func (c *Config) validate() (map[replication.Table]*compiledTable, error) {
 	if c.Mode == ModeStale && c.StaleTTL < time.Second {
 		return nil, fmt.Errorf("stale_ttl %s: must be at least 1s", c.StaleTTL)
 	}
-	if c.BatchSize <= 0 || c.MaxQueued <= 0 || c.BatchDelay <= 0 || c.OpTimeout <= 0 || c.DialTimeout <= 0 ||
-		c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
+	if c.BatchSize <= 0 || c.MaxQueued <= 0 || c.MaxBatches <= 0 || c.InFlight <= 0 || c.ServerBacklog <= 0 ||
+		c.BatchDelay <= 0 || c.OpTimeout <= 0 || c.DialTimeout <= 0 || c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
 		return nil, fmt.Errorf("batch size, queue, delays, timeouts and retry bounds must be positive (start from DefaultConfig)")
 	}
 	tables := make(map[replication.Table]*compiledTable, len(c.Tables))

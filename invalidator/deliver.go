@@ -3,142 +3,164 @@ package invalidator
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
-// server is one memcached server of the pool and its reachability.
-type server struct {
-	addr    string
-	be      backend
-	up      atomic.Bool
-	known   bool // the state has been observed once (loop goroutine only)
-	upGauge prometheus.Gauge
-	keys    []string // this batch's keys for the server (loop goroutine only)
+// The pipeline: the collector (Run's goroutine) seals batches and opens
+// them in the tracker; the gate stage releases them, every batch its answer
+// covers at once; release splits a batch's keys among the servers that own
+// them; each server's workers deliver its work, InFlight batches at a time;
+// the tracker acknowledges in commit order as deliveries complete.
+
+// gateStage holds sealed batches until the gate passes them.
+type gateStage struct {
+	mu      sync.Mutex
+	waiting []*batch
+	notify  chan struct{}
+	ps      []Pending // reused by run
 }
 
-// setState records a server's state, logging only when it changes.
-func (inv *Invalidator) setState(s *server, up bool, err error) {
-	was := s.up.Swap(up)
-	if s.known && was == up {
-		return
-	}
-	s.known = true
-	if up {
-		s.upGauge.Set(1)
-	} else {
-		s.upGauge.Set(0)
-	}
-	if up {
-		inv.log.Info("memcached server up", zap.String("server", s.addr))
-	} else {
-		inv.log.Warn("memcached server down: retrying with backoff, nothing is acked meanwhile",
-			zap.String("server", s.addr), zap.Error(err))
+func (g *gateStage) push(b *batch) {
+	g.mu.Lock()
+	g.waiting = append(g.waiting, b)
+	g.mu.Unlock()
+	select {
+	case g.notify <- struct{}{}:
+	default:
 	}
 }
 
-// withRetry runs op until it succeeds or ctx ends, backing off between
-// failures. Invalidations are idempotent, so a retried batch is harmless.
-func (inv *Invalidator) withRetry(ctx context.Context, s *server, op func() error) error {
-	return backoff(ctx, inv.cfg.RetryMin, inv.cfg.RetryMax, func(time.Duration) (bool, error) {
-		err := op()
-		if err == nil {
-			inv.setState(s, true, nil)
+// runGate asks the gate about every waiting batch and releases what its
+// answer covers, until ctx ends.
+func (inv *Invalidator) runGate(ctx context.Context) {
+	g := inv.gating
+	for {
+		g.mu.Lock()
+		g.ps = g.ps[:0]
+		for _, b := range g.waiting {
+			g.ps = append(g.ps, b.pending())
+		}
+		g.mu.Unlock()
+		if len(g.ps) == 0 {
+			select {
+			case <-g.notify:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		n, err := inv.passGate(ctx, g.ps)
+		if err != nil {
+			return // ctx ended
+		}
+		g.mu.Lock()
+		passed := append([]*batch(nil), g.waiting[:n]...)
+		g.waiting = append(g.waiting[:0], g.waiting[n:]...)
+		g.mu.Unlock()
+		for _, b := range passed {
+			inv.release(b)
+		}
+	}
+}
+
+// passGate asks the gate, retrying when it fails for another reason than
+// ctx: holding a batch is always safe, delivering it early is not.
+func (inv *Invalidator) passGate(ctx context.Context, ps []Pending) (int, error) {
+	var n int
+	err := backoff(ctx, inv.cfg.RetryMin, inv.cfg.RetryMax, func(time.Duration) (bool, error) {
+		var err error
+		n, err = inv.cfg.Gate.Passed(ctx, ps)
+		if err == nil && n > 0 {
 			return true, nil
 		}
 		if ctx.Err() != nil {
 			return true, ctx.Err()
 		}
-		inv.setState(s, false, err)
+		if err != nil {
+			inv.log.Warn("gate failed; holding the batch", zap.Error(err))
+		}
 		return false, nil
 	})
+	return min(n, len(ps)), err
 }
 
-// forServers runs fn for each server selected by use, in parallel, and
-// waits for all of them.
-func (inv *Invalidator) forServers(ctx context.Context, use func(*server) bool, fn func(*server) error) error {
-	var sel []*server
-	for _, s := range inv.servers {
-		if use(s) {
-			sel = append(sel, s)
-		}
-	}
-	if len(sel) == 1 {
-		return fn(sel[0])
-	}
-	errs := make([]error, len(sel))
-	var wg sync.WaitGroup
-	for i, s := range sel {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn(s)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
-}
-
-// deliver sends every key of the batch to the server that owns it and, for
-// a flush, flush_all to every server. It returns only when all of it has
-// been acknowledged, or with ctx's error.
-func (inv *Invalidator) deliver(ctx context.Context, b *batch) error {
-	for _, s := range inv.servers {
-		s.keys = s.keys[:0]
-	}
-	for _, k := range b.keys {
-		s := inv.servers[inv.ring.Pick(k)]
-		s.keys = append(s.keys, k)
-	}
-	err := inv.forServers(ctx, func(s *server) bool { return len(s.keys) > 0 }, func(s *server) error {
-		return inv.withRetry(ctx, s, func() error { return s.be.invalidate(ctx, s.keys) })
-	})
-	if err != nil || !b.flush {
-		return err
-	}
-	return inv.forServers(ctx, func(*server) bool { return true }, func(s *server) error {
-		return inv.withRetry(ctx, s, func() error { return s.be.flushAll(ctx) })
-	})
-}
-
-// probe pings every server once, so the dashboard shows a dead server even
-// while there is nothing to deliver.
-func (inv *Invalidator) probe(ctx context.Context) {
-	_ = inv.forServers(ctx, func(*server) bool { return true }, func(s *server) error {
-		err := s.be.ping(ctx)
-		if ctx.Err() == nil {
-			inv.setState(s, err == nil, err)
-		}
-		return nil
-	})
-}
-
-// process gates, delivers and acks one batch.
-func (inv *Invalidator) process(ctx context.Context, b *batch) error {
-	if inv.cfg.Gate != nil {
-		p := Pending{Commit: b.newest.final, End: b.newestEnd, Xids: b.xids}
-		if err := inv.waitGate(ctx, p); err != nil {
-			return err
-		}
-	}
-	start := time.Now()
-	if err := inv.deliver(ctx, b); err != nil {
-		return err
-	}
+// release hands a batch that passed its gate to the servers: each key to
+// the server that owns it and to its gutter server, a flush to every
+// server. The batch counts its deliveries before any can complete.
+func (inv *Invalidator) release(b *batch) {
 	now := time.Now()
-	inv.metrics.delivery.Observe(now.Sub(start).Seconds())
-	n := uint64(len(b.keys))
-	inv.invalidations.Add(n)
-	inv.rate.add(now, n)
+	b.released = now
+	works := 0
+	if b.flush {
+		works += len(inv.servers)
+	}
+	works += inv.split(b)
+	inv.track.expect(b, works)
+	for _, s := range inv.servers {
+		if b.flush {
+			s.push(&work{seq: b.seq, flush: true, released: now})
+		}
+		if s.split != nil {
+			s.push(&work{seq: b.seq, keys: s.split, released: now})
+			s.split = nil
+		}
+	}
+	inv.track.released(b)
+}
+
+// split routes b's keys into each server's split and returns how many
+// servers got some. The batch's key slice goes back to the pool.
+func (inv *Invalidator) split(b *batch) int {
+	n := 0
+	for _, k := range b.keys {
+		for _, s := range inv.route(k) {
+			if s.split == nil {
+				s.split = getKeys()
+				n++
+			}
+			s.split = append(s.split, k)
+		}
+	}
+	putKeys(b.keys)
+	b.keys = nil
+	return n
+}
+
+// route returns the servers a key is invalidated on: its owner and, with a
+// gutter pool, the gutter server that takes it while the owner is down
+// (always, not only while this sidecar sees the owner down: a proxy may
+// route to the gutter a moment before or after, and a gutter copy left
+// valid would be a stale value served for up to gutter_ttl).
+func (inv *Invalidator) route(k string) []*server {
+	inv.routeBuf[0] = inv.servers[inv.router.Owner(k)]
+	g, ok := inv.router.Gutter(k)
+	if !ok {
+		return inv.routeBuf[:1]
+	}
+	inv.routeBuf[1] = inv.servers[g]
+	return inv.routeBuf[:2]
+}
+
+// delivered is called by a server's worker once w is acknowledged, or
+// covered by a flush_all.
+func (inv *Invalidator) delivered(s *server, w *work, now time.Time) {
+	if len(w.keys) > 0 && !s.gutter {
+		n := uint64(len(w.keys))
+		inv.invalidations.Add(n)
+		inv.rate.add(now, n)
+	}
+	if !w.released.IsZero() {
+		inv.metrics.delivery.Observe(now.Sub(w.released).Seconds())
+	}
 	inv.lastDelivered.Store(now.UnixNano())
+	inv.track.done(w.seq)
+}
+
+// acked is called in commit order for each batch once it and every batch
+// before it are delivered.
+func (inv *Invalidator) acked(b *batch, now time.Time) {
 	if b.ackEnd != 0 && inv.cfg.Acker != nil {
 		inv.cfg.Acker.Ack(b.ackEnd)
 	}
@@ -147,18 +169,18 @@ func (inv *Invalidator) process(ctx context.Context, b *batch) error {
 			inv.cfg.OnHeartbeat(hb.node, hb.sent, now)
 		}
 	}
-	return nil
 }
 
-// waitGate waits for the gate, retrying when it fails for another reason
-// than ctx: holding a batch is always safe, delivering it early is not.
-func (inv *Invalidator) waitGate(ctx context.Context, p Pending) error {
-	return backoff(ctx, inv.cfg.RetryMin, inv.cfg.RetryMax, func(time.Duration) (bool, error) {
-		err := inv.cfg.Gate.Wait(ctx, p)
-		if err == nil || ctx.Err() != nil {
-			return true, err
-		}
-		inv.log.Warn("gate failed; holding the batch", zap.Error(err))
-		return false, nil
-	})
+// keyPool recycles the key slices of batches and works.
+var keyPool = sync.Pool{New: func() any { s := make([]string, 0, 64); return &s }}
+
+func getKeys() []string { return (*keyPool.Get().(*[]string))[:0] }
+
+func putKeys(k []string) {
+	if cap(k) == 0 || cap(k) > 1<<14 {
+		return
+	}
+	clear(k[:cap(k)])
+	k = k[:0]
+	keyPool.Put(&k)
 }

@@ -2,21 +2,43 @@
 // into memcached invalidations and tells replication which LSN is safe to
 // confirm.
 //
+// Delivery is a pipeline: while batches are in delivery, the next ones are
+// collected and gated; a gate answers for a position (every batch its
+// answer covers is released at once, and it is asked again only about the
+// rest); each server has its own queue and InFlight connections, so several
+// batches are in flight per server and a down or slow server holds only its
+// own keys.
+//
 // Guarantees:
 //   - No lost invalidation: a transaction's end LSN is passed to the Acker only
 //     after every key of that transaction, and of every earlier transaction,
-//     has been acknowledged by the memcached server that owns it. A batch that
-//     fails is retried with backoff, never dropped and never acked.
+//     has been acknowledged by every memcached server it goes to (its owner
+//     and, with a gutter pool, its gutter server, as lease/route picks them),
+//     or covered by a flush_all sent after its gate passed. Acks come in
+//     commit order, one call at a time, however deliveries complete. A
+//     delivery that fails is retried with backoff, never skipped.
+//   - Independent servers: a server that fails holds only its own keys; the
+//     others get theirs as usual. A server seen down that holds more than
+//     ServerBacklog keys has them dropped and owes a flush_all, which it gets
+//     (when reachable) before anything past those keys is acked. A server
+//     that comes back gets its held keys, or the flush, before Stats reports
+//     it route.StateUp (meanwhile StateCatchingUp or StateOwesFlush).
 //   - UPDATE invalidates the keys of the old and of the new row, so a renamed
 //     username invalidates both names.
 //   - No refill from a lagging replica: with a Gate, a batch is delivered only
-//     after the gate has passed for the newest transaction whose keys it holds
+//     after the gate has passed it, and every batch before it, for the newest
+//     transaction whose keys it holds
 //     (ReplicaGate: the region's replica has replayed the commit;
 //     PrimaryVisibility: the commit is visible to new snapshots on the
 //     primary).
-//   - Bounded memory: about MaxQueued keys (plus one batch) wait for
-//     delivery; Change blocks when the queue is full, which is back-pressure
-//     on replication. A transaction of any size streams through in batches.
+//   - Bounded memory: at most MaxQueued keys wait in the queue (plus the
+//     batch being collected), MaxQueued more in batches waiting for their
+//     gate, ServerBacklog per server (plus InFlight batches in delivery), and
+//     MaxBatches batches between sealing and ack. Past them the collector
+//     waits and Change blocks, which is back-pressure on replication (a down
+//     server's keys are dropped and owed instead, so it does not hold the
+//     others, until it has been down for MaxBatches batches). A transaction
+//     of any size streams through in batches.
 //   - Bad rows never crash: a key over 250 bytes, or a column a row does not
 //     carry, is logged (rate-limited) and counted, and the rest proceeds.
 //   - Start-up refuses tables, columns and replica identities that could not

@@ -146,16 +146,27 @@ func startHarnessWith(t *testing.T, cfg Config, be *fakeBackend) *harness {
 	return h
 }
 
-// runInvalidator runs an Invalidator for cfg until the test ends, over be or,
-// when be is nil, over cfg's real servers, and shows it usersRel.
+// runInvalidator runs an Invalidator for cfg until the test ends, over be
+// for every server or, when be is nil, over cfg's real servers, and shows
+// it usersRel.
 func runInvalidator(tb testing.TB, cfg Config, be *fakeBackend) (*Invalidator, context.Context) {
+	tb.Helper()
+	if be == nil {
+		return runInvalidatorOn(tb, cfg, nil)
+	}
+	return runInvalidatorOn(tb, cfg, func(string) backend { return be })
+}
+
+// runInvalidatorOn is runInvalidator with a backend per server address
+// (nil: the real servers).
+func runInvalidatorOn(tb testing.TB, cfg Config, backends func(addr string) backend) (*Invalidator, context.Context) {
 	tb.Helper()
 	inv, err := New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if be != nil {
-		inv.newBackend = func(string) backend { return be }
+	if backends != nil {
+		inv.newBackend = backends
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

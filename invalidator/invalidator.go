@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cachesync/cachesync/lease/ring"
+	"github.com/cachesync/cachesync/lease/route"
 	"github.com/cachesync/cachesync/replication"
 	"go.uber.org/zap"
 )
@@ -21,9 +21,17 @@ type Invalidator struct {
 	cfg     Config
 	log     *zap.Logger
 	tables  map[replication.Table]*compiledTable
-	ring    ring.Ring
-	servers []*server
 	metrics *metrics
+
+	// servers is the pool followed by the gutter, indexed as router's
+	// Addrs: the proxies route with the same piece, so both agree on where
+	// a key's copies may be.
+	servers  []*server
+	router   *route.Router
+	routeBuf [2]*server
+
+	track  *tracker
+	gating *gateStage
 
 	queue     chan []event
 	queued    atomic.Int64 // events in queue and carry
@@ -71,7 +79,7 @@ func New(cfg Config) (*Invalidator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalidator config: %w", err)
 	}
-	r, err := ring.New(cfg.Hash, cfg.Servers)
+	rt, err := route.New(route.Config{Hash: cfg.Hash, Servers: cfg.Servers, Gutter: cfg.Gutter})
 	if err != nil {
 		return nil, fmt.Errorf("invalidator config: %w", err)
 	}
@@ -79,9 +87,10 @@ func New(cfg Config) (*Invalidator, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		tables:    tables,
-		ring:      r,
+		gating:    &gateStage{notify: make(chan struct{}, 1)},
 		queue:     make(chan []event, max(1, cfg.MaxQueued/queueChunk)),
 		closed:    make(chan struct{}),
+		router:    rt,
 		rels:      map[uint32]*relRules{},
 		keyTypes:  map[replication.Table]map[string]colType{},
 		keyErrLog: rateLog{interval: time.Second},
@@ -95,8 +104,10 @@ func New(cfg Config) (*Invalidator, error) {
 		return nil, fmt.Errorf("invalidator metrics: %w", err)
 	}
 	inv.newBackend = func(addr string) backend { return newMCConn(addr, &inv.cfg) }
-	for _, addr := range cfg.Servers {
-		inv.servers = append(inv.servers, &server{addr: addr, upGauge: inv.metrics.up.WithLabelValues(addr)})
+	inv.track = newTracker(inv)
+	inv.track.onAcked = inv.acked
+	for i, addr := range rt.Addrs() {
+		inv.servers = append(inv.servers, inv.newServer(addr, rt.IsGutter(i)))
 	}
 	return inv, nil
 }
@@ -116,6 +127,13 @@ func sortTables(ts []replication.Table) {
 	slices.SortFunc(ts, func(a, b replication.Table) int {
 		return cmp.Or(cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Name, b.Name))
 	})
+}
+
+func (inv *Invalidator) newServer(addr string, gutter bool) *server {
+	return &server{
+		inv: inv, addr: addr, gutter: gutter, notify: make(chan struct{}),
+		upGauge: inv.metrics.up.WithLabelValues(addr), dropped: inv.metrics.dropped.WithLabelValues(addr),
+	}
 }
 
 // Close stops Run and unblocks Handler calls. Safe to call more than once.
@@ -144,25 +162,34 @@ func (inv *Invalidator) Run(ctx context.Context) error {
 	}()
 	defer wg.Wait()
 	for _, s := range inv.servers {
-		s.be = inv.newBackend(s.addr)
-	}
-	defer func() {
-		for _, s := range inv.servers {
-			s.be.close()
+		for i := range inv.cfg.InFlight {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				inv.runWorker(ctx, s, i)
+			}()
 		}
-	}()
-	inv.probe(ctx)
-	b := newBatch()
-	health := time.NewTicker(healthInterval)
-	defer health.Stop()
+	}
+	if inv.cfg.Gate != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inv.runGate(ctx)
+		}()
+	}
 	for {
-		if err := inv.collect(ctx, b, health.C); err != nil {
+		b := inv.track.get()
+		if err := inv.collect(ctx, b); err != nil {
 			return nil // ctx ended or Close: a normal stop
 		}
-		if err := inv.process(ctx, b); err != nil {
+		if err := inv.track.open(ctx, b); err != nil {
 			return nil
 		}
-		b.reset()
 		inv.batchKeys.Store(0)
+		if inv.cfg.Gate != nil {
+			inv.gating.push(b)
+		} else {
+			inv.release(b)
+		}
 	}
 }

@@ -172,23 +172,24 @@ func TestServerDownNothingAcked(t *testing.T) {
 	}
 }
 
-// gate is a fake Gate that holds batches until released.
+// gate is a fake Gate that holds batches until open is closed, then passes
+// every batch it is asked about.
 type gate struct {
 	mu      sync.Mutex
 	open    chan struct{}
-	pending []Pending
+	pending []Pending // every batch it was asked about, in order, once
 }
 
-func (g *gate) Wait(ctx context.Context, p Pending) error {
+func (g *gate) Passed(ctx context.Context, ps []Pending) (int, error) {
 	g.mu.Lock()
-	g.pending = append(g.pending, Pending{Commit: p.Commit, End: p.End, Xids: append([]uint32(nil), p.Xids...)})
+	g.pending = append(g.pending, Pending{Commit: ps[0].Commit, End: ps[0].End, Xids: append([]uint32(nil), ps[0].Xids...)})
 	open := g.open
 	g.mu.Unlock()
 	select {
 	case <-open:
-		return nil
+		return 1, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
 }
 
@@ -311,6 +312,7 @@ func TestMillionRowTransaction(t *testing.T) {
 	cfg := testConfig()
 	cfg.Tables = map[string]TableRule{"public.users": {Keys: []string{"user:{id}"}}}
 	cfg.MaxQueued = 1024
+	cfg.ServerBacklog = 1024
 	be := newFakeBackend()
 	be.countOnly = true
 	h := startHarnessWith(t, cfg, be)
@@ -342,8 +344,9 @@ func TestMillionRowTransaction(t *testing.T) {
 	if n := h.be.total(); n != rows {
 		t.Fatalf("delivered %d keys, want %d", n, rows)
 	}
-	// Queued chunks, the chunk being batched and the batch itself.
-	if bound := 1024 + 2*queueChunk + cfg.BatchSize; maxDepth > bound {
+	// Queued chunks, the chunk being batched, the batch itself, and the
+	// server's backlog (one batch past it: it is checked before a push).
+	if bound := 1024 + 2*queueChunk + cfg.BatchSize + cfg.ServerBacklog + cfg.BatchSize; maxDepth > bound {
 		t.Fatalf("queue depth reached %d, bound %d", maxDepth, bound)
 	}
 	if s := h.inv.Stats(); s.Invalidations != rows {

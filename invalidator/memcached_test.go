@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachesync/cachesync/lease/route"
 	"github.com/cachesync/cachesync/replication"
 	"github.com/cachesync/cachesync/test/cluster"
 )
@@ -128,7 +129,7 @@ func TestRealMemcachedDeleteModeTwoServers(t *testing.T) {
 	conns := []*mc{dialMC(t, a.Addr()), dialMC(t, b.Addr())}
 	var cs []*replication.Change
 	for i := 0; i < 200; i++ {
-		conns[h.inv.ring.Pick(fmt.Sprintf("user:%d", i))].set(fmt.Sprintf("user:%d", i), "v")
+		conns[h.inv.router.Owner(fmt.Sprintf("user:%d", i))].set(fmt.Sprintf("user:%d", i), "v")
 		cs = append(cs, insert(fmt.Sprint(i), fmt.Sprint("n", i)))
 	}
 	conns[0].set("keep", "v")
@@ -137,7 +138,7 @@ func TestRealMemcachedDeleteModeTwoServers(t *testing.T) {
 	used := map[int]bool{}
 	for i := 0; i < 200; i++ {
 		k := fmt.Sprintf("user:%d", i)
-		s := h.inv.ring.Pick(k)
+		s := h.inv.router.Owner(k)
 		used[s] = true
 		if got := conns[s].state(k); got != "missing" {
 			t.Fatalf("%s on server %d is %s after delete", k, s, got)
@@ -261,4 +262,77 @@ func BenchmarkRealDelivery(b *testing.B) {
 		return nil
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "keys/s")
+}
+
+// One of three real memcached servers stopped (SIGSTOP): the two others get
+// their keys while it is stopped, nothing is acked past its keys, and once
+// it runs again it gets them and is reported up.
+func TestRealMemcachedServerStopped(t *testing.T) {
+	servers := []*cluster.Memcached{cluster.StartMemcached(t), cluster.StartMemcached(t), cluster.StartMemcached(t)}
+	cfg := testConfig()
+	cfg.Tables = map[string]TableRule{"public.users": {Keys: []string{"user:{id}"}}}
+	cfg.OpTimeout = 500 * time.Millisecond
+	cfg.Servers = nil
+	for _, s := range servers {
+		cfg.Servers = append(cfg.Servers, s.Addr())
+	}
+	h := startReal(t, cfg)
+	clients := make([]*cluster.KeyClient, len(servers))
+	for i, s := range servers {
+		clients[i] = cluster.DialKeys(t, s.Addr())
+	}
+	byServer := func(from, to int) [][]string {
+		out := make([][]string, len(servers))
+		for i := from; i < to; i++ {
+			k := fmt.Sprintf("user:%d", i)
+			o := h.inv.router.Owner(k)
+			out[o] = append(out[o], k)
+		}
+		return out
+	}
+	rows := func(from, to int) []*replication.Change {
+		var cs []*replication.Change
+		for i := from; i < to; i++ {
+			cs = append(cs, insert(fmt.Sprint(i), "n"))
+		}
+		return cs
+	}
+	// One round with every server running, so the connections are up.
+	first := byServer(0, 300)
+	for i, c := range clients {
+		c.SetAll(t, first[i])
+	}
+	h.tx(10, 11, rows(0, 300)...)
+	waitAck(t, h.ack, 11)
+
+	stopped := servers[2]
+	later := byServer(300, 600)
+	for i, c := range clients[:2] {
+		c.SetAll(t, later[i])
+	}
+	stopped.Pause(t)
+	h.tx(20, 21, rows(300, 600)...)
+	t0 := time.Now()
+	for i, c := range clients[:2] {
+		cluster.Eventually(t, 10*time.Second, func() error { return c.AllInvalidated(later[i]) })
+	}
+	t.Logf("keys on the two running servers invalidated %s after the commit, with the third stopped", time.Since(t0).Round(time.Millisecond))
+	cluster.Eventually(t, 10*time.Second, func() error {
+		if st := serverState(h.inv, stopped.Addr()); st.State != route.StateDown {
+			return fmt.Errorf("stopped server: %+v", st)
+		}
+		return nil
+	})
+	if last := h.ack.last(); last != 11 {
+		t.Fatalf("acked %s while the stopped server holds keys of 21", last)
+	}
+	stopped.Resume(t)
+	waitAck(t, h.ack, 21)
+	cluster.Eventually(t, 10*time.Second, func() error { return clients[2].AllInvalidated(later[2]) })
+	cluster.Eventually(t, 10*time.Second, func() error {
+		if st := serverState(h.inv, stopped.Addr()); st.State != route.StateUp {
+			return fmt.Errorf("resumed server: %+v", st)
+		}
+		return nil
+	})
 }

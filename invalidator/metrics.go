@@ -13,6 +13,7 @@ type metrics struct {
 	schema        prometheus.GaugeFunc
 	typeChanges   prometheus.CounterFunc
 	up            *prometheus.GaugeVec
+	dropped       *prometheus.CounterVec
 	delivery      prometheus.Histogram
 }
 
@@ -27,7 +28,7 @@ func newMetrics(reg prometheus.Registerer, inv *Invalidator) (*metrics, error) {
 		}, func() float64 { return float64(inv.invalidations.Load()) }),
 		queueKeys: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "cachesync_invalidation_queue_keys",
-			Help: "Keys waiting for delivery (queued or in the batch being delivered).",
+			Help: "Keys waiting for delivery (queued, batched, gated, or waiting for their server).",
 		}, func() float64 { return float64(inv.queueDepth()) }),
 		keyErrors: prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "cachesync_key_errors_total",
@@ -53,16 +54,20 @@ func newMetrics(reg prometheus.Registerer, inv *Invalidator) (*metrics, error) {
 			Name: "cachesync_memcached_up",
 			Help: "1 when the last exchange with the memcached server succeeded.",
 		}, []string{"server"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cachesync_memcached_dropped_keys_total",
+			Help: "Keys dropped because the server held more than server_backlog; a flush_all replaced them.",
+		}, []string{"server"}),
 		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "cachesync_delivery_seconds",
-			Help:    "Time to deliver one batch to memcached, after its gate passed, retries included.",
+			Help:    "Time from a batch passing its gate to one server acknowledging its keys, retries included.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
 		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.invalidations, m.queueKeys, m.keyErrors, m.truncates, m.pubFlushes, m.schema, m.typeChanges, m.up, m.delivery} {
+	for _, c := range []prometheus.Collector{m.invalidations, m.queueKeys, m.keyErrors, m.truncates, m.pubFlushes, m.schema, m.typeChanges, m.up, m.dropped, m.delivery} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

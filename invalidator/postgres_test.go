@@ -162,7 +162,7 @@ func testReplicaGateWaitsForReplay(t *testing.T, pg, replica *cluster.Postgres) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := g.Wait(ctx, Pending{Commit: commit}); err != nil {
+	if err := passOne(ctx, g, Pending{Commit: commit}); err != nil {
 		t.Fatal(err)
 	}
 	if v := replica.QueryString(t, "postgres", `SELECT v FROM kv WHERE k = 1`); v != "new" {
@@ -187,7 +187,7 @@ func testReplicaGateHoldsWhileDown(t *testing.T, pg, replica *cluster.Postgres) 
 	// Just before the end of the commit record: replay must pass it.
 	target := lsnOf(t, pg, `SELECT pg_current_wal_insert_lsn()::text`) - 1
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	err := g.Wait(ctx, Pending{Commit: target})
+	err := passOne(ctx, g, Pending{Commit: target})
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) || g.State().Up {
 		t.Fatalf("gate with the replica cut off: %v, state %+v", err, g.State())
@@ -195,7 +195,7 @@ func testReplicaGateHoldsWhileDown(t *testing.T, pg, replica *cluster.Postgres) 
 	proxy.Heal()
 	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := g.Wait(ctx, Pending{Commit: target}); err != nil {
+	if err := passOne(ctx, g, Pending{Commit: target}); err != nil {
 		t.Fatal(err)
 	}
 	if !g.State().Up {
@@ -229,21 +229,27 @@ func testPrimaryVisibility(t *testing.T, pg *cluster.Postgres) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := g.Wait(wctx, Pending{Xids: []uint32{uint32(old)}}); err != nil {
+	if err := passOne(wctx, g, Pending{Xids: []uint32{uint32(old)}}); err != nil {
 		t.Fatalf("committed xid %d: %v", old, err)
 	}
 	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
-	err = g.Wait(short, Pending{Xids: []uint32{uint32(old), uint32(xid)}})
+	err = passOne(short, g, Pending{Xids: []uint32{uint32(old), uint32(xid)}})
 	cancelShort()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("open xid %d passed the gate: %v", xid, err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- g.Wait(wctx, Pending{Xids: []uint32{uint32(xid)}}) }()
+	go func() { done <- passOne(wctx, g, Pending{Xids: []uint32{uint32(xid)}}) }()
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// passOne asks g about one batch.
+func passOne(ctx context.Context, g Gate, p Pending) error {
+	_, err := g.Passed(ctx, []Pending{p})
+	return err
 }

@@ -3,6 +3,8 @@ package invalidator
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cachesync/cachesync/replication"
@@ -32,45 +34,105 @@ func NewPrimaryVisibility(cfg PrimaryVisibilityConfig) *PrimaryVisibility {
 	return &PrimaryVisibility{cfg: cfg, log: log, db: db}
 }
 
-// visibleQuery widens each 32-bit xid to an xid8 with the epoch of the
-// snapshot's xmax (one epoch less when that would put it after xmax: it was
-// assigned before the wraparound). pg_visible_in_snapshot is false for xids
-// in xip and for xids >= xmax, both of which are still running.
-const visibleQuery = `
-WITH s AS (SELECT pg_current_snapshot() AS snap),
-     m AS (SELECT snap, pg_snapshot_xmax(snap)::text::bigint AS xmax FROM s)
-SELECT bool_and(pg_visible_in_snapshot(
-         (CASE WHEN ((m.xmax >> 32) << 32 | x) > m.xmax
-               THEN ((m.xmax >> 32) - 1) << 32 | x
-               ELSE (m.xmax >> 32) << 32 | x END)::text::xid8, m.snap))
-FROM m, unnest($1::bigint[]) AS x`
+// snapshotQuery reads a new snapshot: "xmin:xmax:xip,...", as xid8s.
+const snapshotQuery = `SELECT pg_current_snapshot()::text`
 
-// Wait blocks until every xid of p is visible to new snapshots on the
-// primary, or ctx ends. It holds while the primary is unreachable.
-func (g *PrimaryVisibility) Wait(ctx context.Context, p Pending) error {
-	if len(p.Xids) == 0 {
-		return nil
-	}
-	xids := make([]int64, len(p.Xids))
-	for i, x := range p.Xids {
-		xids[i] = int64(x)
-	}
-	return backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(wait time.Duration) (bool, error) {
-		var visible bool
-		err := g.db.QueryRow(ctx, visibleQuery, xids).Scan(&visible)
-		if err == nil && visible {
-			return true, nil
+// Passed blocks until every xid of the oldest of ps is visible to new
+// snapshots on the primary (or ctx ends), and returns how many of ps, from
+// the oldest, are wholly visible. One snapshot answers for all of them, and
+// the xids are checked here, so the query stays one small row however many
+// batches wait. It holds while the primary is unreachable.
+func (g *PrimaryVisibility) Passed(ctx context.Context, ps []Pending) (int, error) {
+	n := 0
+	err := backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(wait time.Duration) (bool, error) {
+		var text string
+		err := g.db.QueryRow(ctx, snapshotQuery).Scan(&text)
+		var snap snapshot
+		if err == nil {
+			snap, err = parseSnapshot(text)
+		}
+		if err == nil {
+			if n = snap.visiblePrefix(ps); n > 0 {
+				return true, nil
+			}
 		}
 		if ctx.Err() != nil {
 			return true, ctx.Err()
 		}
 		if err != nil && wait == g.cfg.PollMin {
 			// SQLConn logs connection loss; a failing query is logged once
-			// per Wait.
+			// per wait.
 			g.log.Warn("visibility check failed; holding invalidations", zap.Error(fmt.Errorf("visibility: %w", err)))
 		}
 		return false, nil
 	})
+	return n, err
+}
+
+// snapshot is a pg_snapshot: xids below xmin are finished, xids at or past
+// xmax and those in xip are still running.
+type snapshot struct {
+	xmin, xmax uint64
+	xip        map[uint64]struct{}
+}
+
+func parseSnapshot(text string) (snapshot, error) {
+	parts := strings.SplitN(text, ":", 3)
+	if len(parts) != 3 {
+		return snapshot{}, fmt.Errorf("snapshot %q: want xmin:xmax:xip", text)
+	}
+	var s snapshot
+	var err error
+	if s.xmin, err = strconv.ParseUint(parts[0], 10, 64); err != nil {
+		return snapshot{}, fmt.Errorf("snapshot %q: %w", text, err)
+	}
+	if s.xmax, err = strconv.ParseUint(parts[1], 10, 64); err != nil {
+		return snapshot{}, fmt.Errorf("snapshot %q: %w", text, err)
+	}
+	if parts[2] != "" {
+		s.xip = map[uint64]struct{}{}
+		for _, f := range strings.Split(parts[2], ",") {
+			x, err := strconv.ParseUint(f, 10, 64)
+			if err != nil {
+				return snapshot{}, fmt.Errorf("snapshot %q: %w", text, err)
+			}
+			s.xip[x] = struct{}{}
+		}
+	}
+	return s, nil
+}
+
+// visible reports whether a committed 32-bit xid (as the stream carries it)
+// is visible to the snapshot. The xid is widened with the epoch of xmax,
+// one epoch less when that would put it after xmax (it was assigned before
+// the wraparound); then, as pg_visible_in_snapshot, it is visible unless it
+// is at or past xmax or in xip.
+func (s snapshot) visible(x uint32) bool {
+	full := s.xmax>>32<<32 | uint64(x)
+	if full > s.xmax && full >= 1<<32 {
+		full -= 1 << 32
+	}
+	if full < s.xmin {
+		return true
+	}
+	if full >= s.xmax {
+		return false
+	}
+	_, running := s.xip[full]
+	return !running
+}
+
+// visiblePrefix counts the batches of ps, oldest first, whose xids are all
+// visible.
+func (s snapshot) visiblePrefix(ps []Pending) int {
+	for i, p := range ps {
+		for _, x := range p.Xids {
+			if !s.visible(x) {
+				return i
+			}
+		}
+	}
+	return len(ps)
 }
 
 // Close releases the connection; safe to call more than once.

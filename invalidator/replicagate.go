@@ -72,24 +72,39 @@ func (g *ReplicaGate) CheckInRecovery(ctx context.Context) error {
 	return nil
 }
 
-// Wait blocks until the replica has replayed p's commit or ctx ends.
-func (g *ReplicaGate) Wait(ctx context.Context, p Pending) error {
-	g.mu.Lock()
-	done := replayed(g.replay, p)
-	g.mu.Unlock()
-	if done {
-		return nil
+// covered counts the batches of ps, oldest first, that replay releases.
+func covered(replay replication.LSN, ps []Pending) int {
+	n := 0
+	for n < len(ps) && replayed(replay, ps[n]) {
+		n++
 	}
-	return backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(time.Duration) (bool, error) {
+	return n
+}
+
+// Passed blocks until the replica has replayed the oldest of ps (or ctx
+// ends) and returns how many of ps its replay position covers. One poll
+// answers for every batch at or below the position; the last position seen
+// answers first, without a poll.
+func (g *ReplicaGate) Passed(ctx context.Context, ps []Pending) (int, error) {
+	g.mu.Lock()
+	n := covered(g.replay, ps)
+	g.mu.Unlock()
+	if n > 0 {
+		return n, nil
+	}
+	err := backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(time.Duration) (bool, error) {
 		replay, err := g.poll(ctx)
-		if err == nil && replayed(replay, p) {
-			return true, nil
+		if err == nil {
+			if n = covered(replay, ps); n > 0 {
+				return true, nil
+			}
 		}
 		if ctx.Err() != nil {
 			return true, ctx.Err()
 		}
 		return false, nil
 	})
+	return n, err
 }
 
 // poll reads the replica's replay position. SQLConn logs connection state

@@ -83,6 +83,7 @@ func newSource(f config.Config, src config.Source, log *zap.Logger, reg promethe
 		icfg.Tables[name] = invalidator.TableRule{Keys: t.Keys, Truncate: t.Truncate}
 	}
 	icfg.Servers = f.Memcache.Servers
+	icfg.Gutter = f.Memcache.Gutter
 	icfg.Hash = f.Memcache.Hash
 	icfg.Mode = f.Memcache.Invalidate
 	icfg.StaleTTL = time.Duration(f.Memcache.StaleTTL)

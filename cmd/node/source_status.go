@@ -88,7 +88,7 @@ func sourceReadiness(st replication.StreamStatus, servers []region.ServerStatus,
 func invServers(in []invalidator.ServerState) []region.ServerStatus {
 	var out []region.ServerStatus
 	for _, srv := range in {
-		out = append(out, region.ServerStatus{Addr: srv.Addr, Up: srv.Up})
+		out = append(out, region.ServerStatus{Addr: srv.Addr, Up: srv.Up, State: srv.State.String()})
 	}
 	return out
 }

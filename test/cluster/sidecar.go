@@ -44,6 +44,8 @@ type SidecarConfig struct {
 	Consistency *ConsistencyConfig
 	// Join lists memberlist addresses of the fleet to join.
 	Join []string
+	// PProf serves /debug/pprof/ (http.pprof), for benchmarks that profile.
+	PProf bool
 
 	// Filled by WriteSidecarConfig when empty.
 	HTTPListen  string
@@ -104,6 +106,10 @@ func (c SidecarConfig) yamlDoc() map[string]any {
 		setStr(t, "value", c.Values[name])
 		tables[name] = t
 	}
+	httpDoc := map[string]any{"listen": c.HTTPListen}
+	if c.PProf {
+		httpDoc["pprof"] = true
+	}
 	doc := map[string]any{
 		"region":   c.Region,
 		"node":     c.Node,
@@ -112,7 +118,7 @@ func (c SidecarConfig) yamlDoc() map[string]any {
 		"tables":   tables,
 		"proxy":    map[string]any{"listen": c.ProxyListen},
 		"cluster":  map[string]any{"bind": c.ClusterBind, "join": append([]string{}, c.Join...)},
-		"http":     map[string]any{"listen": c.HTTPListen},
+		"http":     httpDoc,
 	}
 	if cc := c.Consistency; cc != nil {
 		m := map[string]any{"sample": cc.Sample}
