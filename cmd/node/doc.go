@@ -12,7 +12,8 @@
 //   - Each source of a sidecar has its own slot, publication, gate,
 //     positions and health: one source being down, behind or standing by
 //     holds only its own invalidations. Its metrics carry a source label
-//     (when the source is named), its log lines the source field.
+//     (its name, or "default" for a single unnamed source) under the usual
+//     metric names, and its log lines the source field when it is named.
 //   - A sidecar is ready only when every source streams, reaches memcached
 //     and (with a replica) sees its replica; /readyz names the first source
 //     that is not.

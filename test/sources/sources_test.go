@@ -185,6 +185,32 @@ func TestOneSidecarTwoPrimaries(t *testing.T) {
 		t.Errorf("/debug/pprof/ without http.pprof: %d %v, want 404", code, err)
 	}
 
+	// One primary down holds only its own invalidations: shard1's changes
+	// are still invalidated, and readiness names the source that is not.
+	stopAt := time.Now()
+	s.p2.Stop(t)
+	t.Logf("shard2's primary stopped in %.1fs", time.Since(stopAt).Seconds())
+	alone := cluster.KeyRange("user:", 200, 209)
+	kc.SetAll(t, alone)
+	for i := 200; i < 210; i++ {
+		s.p1.ExecDB(t, db, "INSERT INTO users VALUES ($1, 'c')", i)
+	}
+	s.p1.WaitConfirmed(t, db, "cachesync_west", s.p1.InsertLSN(t, db), time.Minute)
+	if err := kc.AllInvalidated(alone); err != nil {
+		t.Fatalf("shard1's changes while shard2 is down: %v", err)
+	}
+	cluster.Eventually(t, 30*time.Second, func() error {
+		body, code, err := cluster.HTTPGet("http://" + cfgA.HTTP.Listen + "/readyz")
+		if err != nil || code != http.StatusServiceUnavailable || !strings.Contains(string(body), "source shard2: not streaming") {
+			return fmt.Errorf("readyz %d %q %v, want 503 naming shard2", code, body, err)
+		}
+		return nil
+	})
+	s.p2.Start(t)
+	startAt := time.Now()
+	waitSources(t, a, cfgA, "active")
+	t.Logf("shard2 streaming again %.1fs after its primary started", time.Since(startAt).Seconds())
+
 	// A standby with the same sources holds neither slot until west-1
 	// dies, then takes both.
 	cfgB, pathB := s.sidecarFile(t, "west-2", []string{cfgA.Cluster.Bind}, true)
