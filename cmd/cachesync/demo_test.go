@@ -253,3 +253,126 @@ func httpGet(t *testing.T, url string) string {
 	}
 	return string(body)
 }
+
+// TestDemoShards runs `cachesync demo --shards 2`: two primaries, a replica
+// of each, and in each region one sidecar with a source per primary (west's
+// gated on each primary's replica). Every check must compare values of both
+// shards and find none stale, both regions must invalidate, and both
+// sidecars must report both sources streaming.
+func TestDemoShards(t *testing.T) {
+	out := &lockedBuffer{}
+	var errOut bytes.Buffer
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { done <- cmdDemo(ctx, []string{"--shards", "2", "--http", "0"}, out, &errOut) }()
+	var stopErr error
+	stopped := false
+	stop := func() error {
+		if !stopped {
+			cancel()
+			stopErr, stopped = <-done, true
+		}
+		return stopErr
+	}
+	t.Cleanup(func() { stop() }) //nolint:errcheck // reported where it matters
+	defer func() {
+		if t.Failed() {
+			t.Logf("demo output:\n%s\nstderr:\n%s", out.String(), errOut.String())
+		}
+	}()
+
+	// Four PostgreSQL servers start one after the other: on a loaded
+	// machine that takes a while, and the test waits for the demo's lines.
+	cluster.Eventually(t, 4*time.Minute, func() error {
+		select {
+		case err := <-done:
+			stopErr, stopped = err, true
+			return nil
+		default:
+		}
+		if n := len(summaryRE.FindAllString(out.String(), -1)); n < 2 {
+			return fmt.Errorf("%d summary lines, want 2", n)
+		}
+		return nil
+	})
+	if stopped {
+		t.Fatalf("demo stopped before two summary lines: %v", stopErr)
+	}
+	text := out.String()
+	m := dashRE.FindStringSubmatch(text)
+	if m == nil {
+		t.Fatal("demo did not print the dashboard URL")
+	}
+	statusURL := strings.TrimSuffix(m[1], "/") + "/api/status"
+	requireProxiesInFleet(t, statusURL, "east", "west")
+	requireSources(t, statusURL, map[string]bool{"east-1": false, "west-1": true}, "shard1", "shard2")
+	if err := stop(); err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+
+	dir := tempDirRE.FindStringSubmatch(text)
+	if dir == nil {
+		t.Fatal("demo did not say where its temp dir is")
+	}
+	if _, err := os.Stat(dir[1]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temp dir %s still exists after the demo (stat: %v)", dir[1], err)
+	}
+	var eastInv, westInv int
+	for i, s := range summaryRE.FindAllStringSubmatch(out.String(), -1) {
+		if s[4] != "0" {
+			t.Errorf("line %d: stale values reported by a working system: %s", i+1, s[0])
+		}
+		// Each shard holds half of the rows: a check of one shard only
+		// would see at most half of what both regions cache.
+		if n, _ := strconv.Atoi(s[5]); n <= demo.Rows {
+			t.Errorf("line %d: %d cached values checked, want more than one shard's worth (%d)", i+1, n, demo.Rows)
+		}
+		if n, _ := strconv.Atoi(s[2]); n > 0 {
+			eastInv++
+		}
+		if n, _ := strconv.Atoi(s[3]); n > 0 {
+			westInv++
+		}
+	}
+	if eastInv == 0 || westInv == 0 {
+		t.Errorf("lines with east invalidations: %d, west: %d; want both > 0", eastInv, westInv)
+	}
+}
+
+// requireSources polls /api/status until each sidecar (node name ->
+// whether it gates on replicas) reports exactly the named sources, each
+// streaming from its slot, with a replica where it gates.
+func requireSources(t *testing.T, statusURL string, sidecars map[string]bool, names ...string) {
+	t.Helper()
+	cluster.Eventually(t, 30*time.Second, func() error {
+		body, code, err := cluster.HTTPGet(statusURL)
+		if err != nil || code != http.StatusOK {
+			return fmt.Errorf("GET %s: %d %v", statusURL, code, err)
+		}
+		var v region.StatusView
+		if err := json.Unmarshal(body, &v); err != nil {
+			return err
+		}
+		for node, gated := range sidecars {
+			i := slices.IndexFunc(v.Fleet, func(m region.Member) bool { return m.Name == node && m.Role == "sidecar" })
+			if i < 0 || v.Fleet[i].Status == nil {
+				return fmt.Errorf("sidecar %s not in the fleet with a status", node)
+			}
+			srcs := v.Fleet[i].Status.Sources
+			var got []string
+			for _, s := range srcs {
+				got = append(got, s.Name)
+				if s.Slot == nil || !s.Slot.Streaming {
+					return fmt.Errorf("%s source %s not streaming: %+v", node, s.Name, s.Slot)
+				}
+				if (s.Replica != nil) != gated {
+					return fmt.Errorf("%s source %s replica = %+v, want gated %v", node, s.Name, s.Replica, gated)
+				}
+			}
+			if !slices.Equal(got, names) {
+				return fmt.Errorf("%s sources %v, want %v", node, got, names)
+			}
+		}
+		return nil
+	})
+}

@@ -23,24 +23,26 @@ type staleResult struct {
 	Example string
 }
 
-// staleChecker compares every cached item with the primary once the system
-// has had the chance to invalidate every write: it stops the writers, waits
-// until every region's slot is confirmed past the primary's current WAL
-// position (a sidecar confirms only what memcached has acknowledged, after
-// the region's replica replayed it), and then runs the consistency checker
-// of `cachesync check` (invalidator/audit) on each region's memcached.
+// staleChecker compares every cached item with the primaries once the
+// system has had the chance to invalidate every write: it stops the
+// writers, waits until every region's slot on every primary is confirmed
+// past that primary's current WAL position (a sidecar confirms only what
+// memcached has acknowledged, after the region's replica replayed it), and
+// then runs the consistency checker of `cachesync check` (invalidator/audit)
+// on each region's memcached, for each shard's rows.
 type staleChecker struct {
-	work       *workload
-	primary    *pgxpool.Pool
-	primaryDSN string
-	slots      []string
-	regions    []*regionSetup
+	work        *workload
+	primaryDSNs []string   // by shard
+	slots       [][]string // by shard: each region's slot on that primary
+	regions     []*regionSetup
 }
 
-func newStaleChecker(work *workload, primary *pgxpool.Pool, primaryDSN string, regions []*regionSetup) *staleChecker {
-	c := &staleChecker{work: work, primary: primary, primaryDSN: primaryDSN, regions: regions}
-	for _, r := range regions {
-		c.slots = append(c.slots, r.sidecar.Postgres[0].Slot)
+func newStaleChecker(work *workload, primaryDSNs []string, regions []*regionSetup) *staleChecker {
+	c := &staleChecker{work: work, primaryDSNs: primaryDSNs, regions: regions, slots: make([][]string, len(primaryDSNs))}
+	for k := range primaryDSNs {
+		for _, r := range regions {
+			c.slots[k] = append(c.slots[k], r.sidecar.Postgres[k].Slot)
+		}
 	}
 	return c
 }
@@ -48,44 +50,48 @@ func newStaleChecker(work *workload, primary *pgxpool.Pool, primaryDSN string, r
 func (c *staleChecker) check(ctx context.Context) (staleResult, error) {
 	c.work.pause.Lock()
 	defer c.work.pause.Unlock()
-	if err := c.waitConfirmed(ctx); err != nil {
-		return staleResult{}, err
+	for k, p := range c.work.primaries {
+		if err := waitConfirmed(ctx, p, c.slots[k]); err != nil {
+			return staleResult{}, err
+		}
 	}
 	var res staleResult
 	for _, r := range c.regions {
-		// Both regions compare with the primary: west's replica has replayed
-		// everything its slot confirmed.
-		acfg, _, err := r.sidecar.Audit(c.primaryDSN, 1)
-		if err != nil {
-			return staleResult{}, err
-		}
-		rep, err := audit.Check(ctx, acfg)
-		if err != nil {
-			return staleResult{}, fmt.Errorf("check %s cache: %w", r.name, err)
-		}
-		// Values a reader would be served as hits: stale ones are misses.
-		res.Checked += rep.Consistent + rep.Inconsistent
-		res.Stale += rep.Inconsistent
-		if len(rep.Examples) > 0 {
-			res.Example = r.name + " " + rep.Examples[0]
+		for _, dsn := range c.primaryDSNs {
+			// Both regions compare with the primaries: west's replicas have
+			// replayed everything its slots confirmed.
+			acfg, _, err := r.sidecar.Audit(dsn, 1)
+			if err != nil {
+				return staleResult{}, err
+			}
+			rep, err := audit.Check(ctx, acfg)
+			if err != nil {
+				return staleResult{}, fmt.Errorf("check %s cache: %w", r.name, err)
+			}
+			// Values a reader would be served as hits: stale ones are misses.
+			res.Checked += rep.Consistent + rep.Inconsistent
+			res.Stale += rep.Inconsistent
+			if len(rep.Examples) > 0 {
+				res.Example = r.name + " " + rep.Examples[0]
+			}
 		}
 	}
 	return res, nil
 }
 
-// waitConfirmed polls until every slot's confirmed_flush_lsn has reached
-// the primary's WAL insert position as it was when the writers stopped.
-func (c *staleChecker) waitConfirmed(ctx context.Context) error {
+// waitConfirmed polls until every one of slots on primary has confirmed the
+// primary's WAL insert position as it was when the writers stopped.
+func waitConfirmed(ctx context.Context, primary *pgxpool.Pool, slots []string) error {
 	var target string
-	if err := c.primary.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&target); err != nil {
+	if err := primary.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&target); err != nil {
 		return fmt.Errorf("primary wal position: %w", err)
 	}
 	deadline := time.Now().Add(catchUpTimeout)
 	for {
 		var behind []string
-		rows, err := c.primary.Query(ctx, `SELECT slot_name::text FROM unnest($1::text[]) AS s(slot_name)
+		rows, err := primary.Query(ctx, `SELECT slot_name::text FROM unnest($1::text[]) AS s(slot_name)
 			WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots r
-				WHERE r.slot_name = s.slot_name AND r.confirmed_flush_lsn >= $2::pg_lsn)`, c.slots, target)
+				WHERE r.slot_name = s.slot_name AND r.confirmed_flush_lsn >= $2::pg_lsn)`, slots, target)
 		if err == nil {
 			for rows.Next() {
 				var s string

@@ -14,9 +14,9 @@ import (
 // config files its sidecar and proxy run with.
 type regionSetup struct {
 	name string
-	// readDSN is the database the region's app reads (and fills from): the
-	// primary in east, the replica in west.
-	readDSN   string
+	// readDSNs are the databases the region's app reads (and fills from),
+	// one per shard: the primaries in east, their replicas in west.
+	readDSNs  []string
 	proxyAddr string
 	httpAddr  string // the sidecar's dashboard
 	sidecar   config.Config
@@ -28,7 +28,8 @@ type regionSetup struct {
 const staleTTL = 30 * time.Second
 
 // planRegions picks the ports and writes the config files of both regions:
-// east reads the primary, west its replica. East's sidecar is the seed of
+// east reads the primaries, west their replicas; each sidecar has a source
+// per primary (named shard1, shard2, ... when there are several). East's sidecar is the seed of
 // the fleet: every other node, both proxies included, joins it.
 func planRegions(srv endpoints, dir, eastHTTP string) ([]*regionSetup, error) {
 	seed, err := local.FreeAddr()
@@ -38,11 +39,23 @@ func planRegions(srv endpoints, dir, eastHTTP string) ([]*regionSetup, error) {
 	var regions []*regionSetup
 	for _, name := range []string{"east", "west"} {
 		r := &regionSetup{name: name, httpAddr: eastHTTP}
-		src := config.DefaultSource()
-		src.Source = srv.primary
+		west := name == "west"
+		var sources config.Sources
+		for k, primary := range srv.primaries {
+			src := config.DefaultSource()
+			src.Source = primary
+			if west {
+				src.Replica = srv.replicas[k]
+			}
+			if len(srv.primaries) > 1 {
+				src.Name = fmt.Sprintf("shard%d", k+1)
+			}
+			sources = append(sources, src)
+			r.readDSNs = append(r.readDSNs, src.ReadDSN())
+		}
 		mc, sidecarBind := srv.mcEast, seed
-		if name == "west" {
-			src.Replica, mc = srv.replica, srv.mcWest
+		if west {
+			mc = srv.mcWest
 			if sidecarBind, err = local.FreeAddr(); err != nil {
 				return nil, err
 			}
@@ -50,7 +63,6 @@ func planRegions(srv endpoints, dir, eastHTTP string) ([]*regionSetup, error) {
 				return nil, err
 			}
 		}
-		r.readDSN = src.ReadDSN()
 		proxyBind, err := local.FreeAddr()
 		if err != nil {
 			return nil, err
@@ -58,7 +70,7 @@ func planRegions(srv endpoints, dir, eastHTTP string) ([]*regionSetup, error) {
 		if r.proxyAddr, err = local.FreeAddr(); err != nil {
 			return nil, err
 		}
-		file := nodeFile(name, src, mc, r.proxyAddr)
+		file := nodeFile(name, sources, mc, r.proxyAddr)
 		var join config.List
 		if sidecarBind != seed {
 			join = config.List{seed}
@@ -77,10 +89,10 @@ func planRegions(srv endpoints, dir, eastHTTP string) ([]*regionSetup, error) {
 }
 
 // nodeFile is what a region's two nodes share.
-func nodeFile(name string, src config.Source, memcached, proxyListen string) config.Config {
+func nodeFile(name string, sources config.Sources, memcached, proxyListen string) config.Config {
 	c := config.Default()
 	c.Region, c.Node = name, name+"-1"
-	c.Postgres = config.Sources{src}
+	c.Postgres = sources
 	c.Memcache.Servers = config.List{memcached}
 	c.Memcache.Invalidate = "stale"
 	c.Memcache.StaleTTL = config.Duration(staleTTL)

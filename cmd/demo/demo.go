@@ -18,6 +18,10 @@ import (
 	"github.com/cachesync/cachesync/cmd/local"
 )
 
+// maxShards keeps the demo's PostgreSQL servers (two per shard) within
+// what a laptop runs comfortably.
+const maxShards = 4
+
 // interval is how often the demo prints its summary line (and checks the
 // caches for stale values).
 const interval = 5 * time.Second
@@ -37,11 +41,15 @@ type Config struct {
 	HTTPPort int
 	// Version is the roles' version (status, cachesync_build_info).
 	Version string
+	// Shards is how many primaries hold the app's table (each with a
+	// replica that west reads): 1, or the sharded layout with a source per
+	// primary in every sidecar.
+	Shards int
 }
 
 // DefaultConfig prints to stdout and serves the dashboard on port 9100.
 func DefaultConfig() Config {
-	return Config{Out: os.Stdout, Log: zap.NewProductionConfig(), HTTPPort: 9100}
+	return Config{Out: os.Stdout, Log: zap.NewProductionConfig(), HTTPPort: 9100, Shards: 1}
 }
 
 // Run starts the demo, reports until ctx is done, and stops everything.
@@ -49,6 +57,9 @@ func DefaultConfig() Config {
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
+	}
+	if cfg.Shards < 1 || cfg.Shards > maxShards {
+		return fmt.Errorf("demo: %d shards: want 1 to %d", cfg.Shards, maxShards)
 	}
 	d, err := newDemo(cfg)
 	if err != nil {
@@ -107,9 +118,13 @@ func newDemo(cfg Config) (*demo, error) {
 func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.cfg.Out, format+"\n", args...) }
 
 func (d *demo) run(ctx context.Context) error {
-	d.say("cachesync demo: starting a PostgreSQL primary and replica, 2 memcached, 2 sidecars and 2 proxies in %s", d.dir)
+	if n := d.cfg.Shards; n == 1 {
+		d.say("cachesync demo: starting a PostgreSQL primary and replica, 2 memcached, 2 sidecars and 2 proxies in %s", d.dir)
+	} else {
+		d.say("cachesync demo: starting %d PostgreSQL primaries (shards) and a replica of each, 2 memcached, 2 sidecars and 2 proxies in %s; each sidecar has a source per primary", n, d.dir)
+	}
 	var err error
-	if d.srv, err = startServers(d.dir); err != nil {
+	if d.srv, err = startServers(d.dir, d.cfg.Shards); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -136,9 +151,9 @@ func (d *demo) run(ctx context.Context) error {
 
 	d.say("dashboard: http://%s/%s", eastHTTP, note)
 	for _, r := range d.regions {
-		from := "the primary"
-		if r.sidecar.Postgres[0].Replica != "" {
-			from = "the replica"
+		from := map[bool]string{false: "the primary", true: "the replica"}[r.sidecar.Postgres[0].Replica != ""]
+		if d.cfg.Shards > 1 {
+			from = map[bool]string{false: "the primaries", true: "the replicas"}[r.sidecar.Postgres[0].Replica != ""]
 		}
 		d.say("region %s: proxy %s (app reads %s), sidecar dashboard http://%s/", r.name, r.proxyAddr, from, r.httpAddr)
 	}
@@ -170,28 +185,38 @@ func dashboardAddr(port int) (addr, note string, err error) {
 	return addr, note, err
 }
 
-// workload connects the app side: a pool on the primary for the writers,
-// and per region a lease client on its proxy and a pool on its database.
+// workload connects the app side: a pool on each primary for the writers,
+// and per region a lease client on its proxy and a pool on each database
+// it reads.
 func (d *demo) workload(ctx context.Context) (*workload, *staleChecker, error) {
-	primaryDSN := d.srv.primary.DSN(appDB)
-	primary, err := d.pool(ctx, primaryDSN)
-	if err != nil {
-		return nil, nil, err
-	}
-	w := &workload{load: defaultLoad(), log: d.log.Named("workload"), primary: primary}
-	for _, r := range d.regions {
-		db, err := d.pool(ctx, r.readDSN)
+	w := &workload{load: defaultLoad(), log: d.log.Named("workload")}
+	var primaryDSNs []string
+	for _, p := range d.srv.primaries {
+		dsn := p.DSN(appDB)
+		pool, err := d.pool(ctx, dsn)
 		if err != nil {
 			return nil, nil, err
+		}
+		w.primaries, primaryDSNs = append(w.primaries, pool), append(primaryDSNs, dsn)
+	}
+	for _, r := range d.regions {
+		rd := reader{region: r.name}
+		for _, dsn := range r.readDSNs {
+			db, err := d.pool(ctx, dsn)
+			if err != nil {
+				return nil, nil, err
+			}
+			rd.dbs = append(rd.dbs, db)
 		}
 		cache, closeCache, err := newLeaseGetter(r.proxyAddr)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s lease client: %w", r.name, err)
 		}
 		d.closers = append(d.closers, closeCache)
-		w.readers = append(w.readers, reader{region: r.name, cache: cache, db: db})
+		rd.cache = cache
+		w.readers = append(w.readers, rd)
 	}
-	return w, newStaleChecker(w, primary, primaryDSN, d.regions), nil
+	return w, newStaleChecker(w, primaryDSNs, d.regions), nil
 }
 
 func (d *demo) pool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {

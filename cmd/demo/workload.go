@@ -40,16 +40,16 @@ type leaseGetter interface {
 type reader struct {
 	region string
 	cache  leaseGetter
-	db     *pgxpool.Pool
+	dbs    []*pgxpool.Pool // by shard
 }
 
-// workload writes on the primary and reads through each region's proxy.
+// workload writes on the primaries and reads through each region's proxy.
 // The stale check holds pause to stop writers while it compares.
 type workload struct {
-	load    load
-	log     *zap.Logger
-	primary *pgxpool.Pool
-	readers []reader
+	load      load
+	log       *zap.Logger
+	primaries []*pgxpool.Pool // by shard
+	readers   []reader
 
 	pause      sync.RWMutex
 	writes     atomic.Uint64
@@ -105,7 +105,7 @@ func (w *workload) write(ctx context.Context) {
 	w.pause.RLock()
 	defer w.pause.RUnlock()
 	id := 1 + rand.IntN(Rows)
-	_, err := w.primary.Exec(ctx, `UPDATE public.items SET price = price + 1,
+	_, err := w.primaries[shardOf(id, len(w.primaries))].Exec(ctx, `UPDATE public.items SET price = price + 1,
 		name = CASE WHEN price % 10 = 0 THEN 'item-' || id || '-' || price ELSE name END
 		WHERE id = $1`, id)
 	if err != nil {
@@ -121,7 +121,7 @@ func (w *workload) read(ctx context.Context, r reader) {
 	id := 1 + rand.IntN(Rows)
 	fill := func(ctx context.Context) ([]byte, error) {
 		var name, price string
-		if err := r.db.QueryRow(ctx, `SELECT name, price::text FROM public.items WHERE id = $1`, id).Scan(&name, &price); err != nil {
+		if err := r.dbs[shardOf(id, len(r.dbs))].QueryRow(ctx, `SELECT name, price::text FROM public.items WHERE id = $1`, id).Scan(&name, &price); err != nil {
 			return nil, fmt.Errorf("read item %d from %s database: %w", id, r.region, err)
 		}
 		v, err := audit.RenderValue(itemValue, map[string]string{"id": strconv.Itoa(id), "name": name, "price": price})
