@@ -29,6 +29,7 @@ type SidecarConfig struct {
 	Slot        string
 	Publication string
 	Servers     []string // memcached host:port (required)
+	Gutter      []string // memcache.gutter: servers taking a down server's keys
 	Invalidate  string   // "stale" or "delete"
 	StaleTTL    time.Duration
 	// StatusInterval is how often the confirmed LSN is sent; tests shorten it
@@ -98,6 +99,9 @@ func (c SidecarConfig) yamlDoc() map[string]any {
 		pg["flush_on_new_slot"] = *c.FlushOnNewSlot
 	}
 	mc := map[string]any{"servers": c.Servers}
+	if len(c.Gutter) > 0 {
+		mc["gutter"] = c.Gutter
+	}
 	setStr(mc, "invalidate", c.Invalidate)
 	setDur(mc, "stale_ttl", c.StaleTTL)
 	tables := map[string]any{}

@@ -36,7 +36,27 @@ type load struct {
 	stopWatch    chan struct{}
 
 	writes, reads, readErrs, writeErrs atomic.Int64
-	watchers                           []*watcher // one per region, in world.regions order
+	watchers                           []*watcher // per region and key group, in world.regions order
+	// fills counts the readers' database reads by key group.
+	fills map[string]*atomic.Int64
+}
+
+// keyGroup is a share of a region's keys, watched and counted apart.
+type keyGroup struct {
+	name string
+	keep func(key string) bool // nil: every key
+}
+
+func (g keyGroup) has(key string) bool { return g.keep == nil || g.keep(key) }
+
+// watcher returns the watcher of key group name.
+func (l *load) watcher(name string) *watcher {
+	for _, wt := range l.watchers {
+		if wt.region == name {
+			return wt
+		}
+	}
+	panic("no watcher " + name)
 }
 
 // sample is a watched write: the cache must stop serving versions below
@@ -49,16 +69,25 @@ type sample struct {
 
 func startLoad(t *testing.T, w *world) *load {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &load{cancel: cancel, stopWriters: make(chan struct{}), stopReaders: make(chan struct{}), stopWatch: make(chan struct{})}
+	l := &load{cancel: cancel, stopWriters: make(chan struct{}), stopReaders: make(chan struct{}), stopWatch: make(chan struct{}),
+		fills: map[string]*atomic.Int64{}}
 	t.Cleanup(l.abort)
+	w.load = l
 	for _, r := range w.regions {
-		wt := &watcher{region: r.Spec.Name, addr: r.ProxyAddr}
-		l.watchers = append(l.watchers, wt)
-		l.watchersDone.Add(1)
-		go func() { defer l.watchersDone.Done(); wt.run(l.stopWatch) }()
+		groups := w.groups[r.Spec.Name]
+		if len(groups) == 0 {
+			groups = []keyGroup{{name: r.Spec.Name}}
+		}
+		for _, g := range groups {
+			wt := &watcher{region: g.name, addr: r.ProxyAddr, group: g}
+			l.watchers = append(l.watchers, wt)
+			l.fills[g.name] = new(atomic.Int64)
+			l.watchersDone.Add(1)
+			go func() { defer l.watchersDone.Done(); wt.run(l.stopWatch) }()
+		}
 		for i := 0; i < 2; i++ {
 			l.readersDone.Add(1)
-			go func() { defer l.readersDone.Done(); l.reader(ctx, r) }()
+			go func() { defer l.readersDone.Done(); l.reader(ctx, r, groups) }()
 		}
 	}
 	for i := 0; i < 2; i++ {
@@ -143,7 +172,9 @@ func (l *load) writer(ctx context.Context, dsn string) {
 		if n := l.writes.Add(1); n%sampleEvery == 0 {
 			s := sample{key: "item:" + strconv.Itoa(id), version: v, committed: time.Now()}
 			for _, wt := range l.watchers {
-				wt.add(s)
+				if wt.group.has(s.key) {
+					wt.add(s)
+				}
 			}
 		}
 	}
@@ -151,7 +182,7 @@ func (l *load) writer(ctx context.Context, dsn string) {
 
 // reader reads hot rows through the region's proxy with leases, filling
 // from the region's database.
-func (l *load) reader(ctx context.Context, r *cluster.Region) {
+func (l *load) reader(ctx context.Context, r *cluster.Region, groups []keyGroup) {
 	client, err := lease.NewClient(r.ProxyAddr)
 	if err != nil {
 		panic(err) // only an empty address fails
@@ -166,7 +197,13 @@ func (l *load) reader(ctx context.Context, r *cluster.Region) {
 		default:
 		}
 		id := 1 + rand.IntN(hotRows)
-		_, err := client.GetOrFill(ctx, "item:"+strconv.Itoa(id), time.Minute, func(ctx context.Context) ([]byte, error) {
+		key := "item:" + strconv.Itoa(id)
+		_, err := client.GetOrFill(ctx, key, time.Minute, func(ctx context.Context) ([]byte, error) {
+			for _, g := range groups {
+				if g.has(key) {
+					l.fills[g.name].Add(1)
+				}
+			}
 			var v int
 			if err := db.QueryRow(ctx, "SELECT version FROM items WHERE id = $1", id).Scan(&v); err != nil {
 				return nil, err
@@ -195,8 +232,9 @@ func pause(stop <-chan struct{}, d time.Duration) {
 // watcher polls one region's proxy with classic gets (stale = miss) until
 // each sampled key no longer serves a version older than the sample's.
 type watcher struct {
-	region string
+	region string // or the key group's name
 	addr   string
+	group  keyGroup
 	st     audit.Staleness
 
 	mu      sync.Mutex
@@ -213,6 +251,18 @@ func (wt *watcher) pendingCount() int {
 	wt.mu.Lock()
 	defer wt.mu.Unlock()
 	return len(wt.pending)
+}
+
+// oldestPending is how long ago the oldest write still served with an old
+// version committed (0: none).
+func (wt *watcher) oldestPending(now time.Time) time.Duration {
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	var d time.Duration
+	for _, s := range wt.pending {
+		d = max(d, now.Sub(s.committed))
+	}
+	return d
 }
 
 func (wt *watcher) run(stop <-chan struct{}) {

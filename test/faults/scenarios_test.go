@@ -2,7 +2,9 @@ package faults
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +83,7 @@ var scenarios = []scenario{
 		w.east.RestartProxy(w.lifetime(t))
 		return "west and east proxies SIGKILLed mid-load (leases outstanding) and restarted"
 	}},
+	{name: "one-of-three-memcached-stopped-20s", prepare: func(t *testing.T, w *world) { w.useGutterRegion(t) }, inject: stopOneOfThree},
 }
 
 func setApplyDelay(t *testing.T, w *world, d string) {
@@ -93,6 +96,7 @@ type result struct {
 	scenario, injected string
 	ops                int64
 	p99, max           map[string]time.Duration
+	cols               []string // watchers in order: east, west, or a region's key groups
 	samples            int
 	inconsistent       int
 	unresolved         int
@@ -120,6 +124,7 @@ func TestFaults(t *testing.T) {
 			for _, wt := range l.watchers {
 				s := wt.st.Summary()
 				res.p99[wt.region], res.max[wt.region] = s.P99, s.Max
+				res.cols = append(res.cols, wt.region)
 				res.samples += s.N
 				t.Logf("%s staleness: %s", wt.region, s)
 			}
@@ -128,7 +133,7 @@ func TestFaults(t *testing.T) {
 			for name, after := range w.monitorSnapshot(t) {
 				res.monitor[name] = monitorDelta(before[name], after)
 			}
-			t.Logf("%s: consistency monitor (checked/inconsistent nines): east %s, west %s", sc.name, res.monitor["east"], res.monitor["west"])
+			t.Logf("%s: consistency monitor (checked/inconsistent nines): %s", sc.name, res.monitorCell())
 			t.Logf("%s: injected: %s; ops %d (writes %d, reads %d, read errors %d, write errors %d); inconsistent %d; unresolved samples %d",
 				sc.name, injected, res.ops, l.writes.Load(), l.reads.Load(), l.readErrs.Load(), l.writeErrs.Load(), res.inconsistent, unresolved)
 			if unresolved > 0 {
@@ -147,17 +152,41 @@ func TestFaults(t *testing.T) {
 
 func formatTable(rs []result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-36s | %8s | %-24s | %-24s | %-12s | %s\n", "scenario", "ops", "staleness p99 east/west", "max east/west", "inconsistent",
+	fmt.Fprintf(&b, "%-36s | %8s | %-30s | %-30s | %-12s | %s\n", "scenario", "ops", "staleness p99 east/west", "max east/west", "inconsistent",
 		"monitor checked/inconsistent nines east / west")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "%-36s | %8d | %-24s | %-24s | %-12d | %s / %s\n", r.scenario, r.ops,
-			ms(r.p99["east"])+" / "+ms(r.p99["west"]), ms(r.max["east"])+" / "+ms(r.max["west"]), r.inconsistent,
-			r.monitor["east"], r.monitor["west"])
+		fmt.Fprintf(&b, "%-36s | %8d | %-30s | %-30s | %-12d | %s\n", r.scenario, r.ops,
+			r.cell(r.p99), r.cell(r.max), r.inconsistent, r.monitorCell())
 	}
 	for _, r := range rs {
 		fmt.Fprintf(&b, "  %s: %s\n", r.scenario, r.injected)
 	}
 	return b.String()
+}
+
+// cell is "east / west", or, for a scenario watching other groups, each
+// group's figure with its name.
+func (r result) cell(m map[string]time.Duration) string {
+	if slices.Equal(r.cols, []string{"east", "west"}) {
+		return ms(m["east"]) + " / " + ms(m["west"])
+	}
+	parts := make([]string, len(r.cols))
+	for i, c := range r.cols {
+		parts[i] = c + " " + ms(m[c])
+	}
+	return strings.Join(parts, " / ")
+}
+
+// monitorCell is "east / west", or the regions the scenario ran on, named.
+func (r result) monitorCell() string {
+	if _, ok := r.monitor["east"]; ok {
+		return r.monitor["east"].String() + " / " + r.monitor["west"].String()
+	}
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(r.monitor)) {
+		parts = append(parts, name+" "+r.monitor[name].String())
+	}
+	return strings.Join(parts, " / ")
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }

@@ -32,6 +32,11 @@ type world struct {
 	sidecarToMC      map[string]*cluster.TCPProxy
 	regions          []*cluster.Region
 	suite            *testing.T // owns processes restarted by scenarios
+	// gutter is the gutter region while its scenario runs, and groups
+	// split a region's watched keys (by region name; none: one group).
+	gutter *gutterRegion
+	groups map[string][]keyGroup
+	load   *load // the running scenario's
 }
 
 func newWorld(t *testing.T) *world {
@@ -86,23 +91,25 @@ func (w *world) check(t *testing.T) int {
 	t.Helper()
 	bad := 0
 	for _, r := range w.regions {
-		cfg := audit.DefaultConfig()
-		cfg.DSN, cfg.Servers, cfg.Tables = r.Spec.ReadDSN, []string{r.MC.Addr()}, tables
-		cfg.Expected = func(table string, row map[string]string) []byte {
-			v, _ := audit.RenderValue(values[table], row) // a constant template
-			return []byte(v)
+		for _, servers := range w.pools(r) {
+			cfg := audit.DefaultConfig()
+			cfg.DSN, cfg.Servers, cfg.Tables = r.Spec.ReadDSN, servers, tables
+			cfg.Expected = func(table string, row map[string]string) []byte {
+				v, _ := audit.RenderValue(values[table], row) // a constant template
+				return []byte(v)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			rep, err := audit.Check(ctx, cfg)
+			cancel()
+			if err != nil {
+				t.Fatalf("check %s %v: %v", r.Spec.Name, servers, err)
+			}
+			t.Logf("check %s %v: %s", r.Spec.Name, servers, rep)
+			for _, e := range rep.Examples {
+				t.Errorf("%s inconsistent: %s", r.Spec.Name, e)
+			}
+			bad += rep.Inconsistent
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		rep, err := audit.Check(ctx, cfg)
-		cancel()
-		if err != nil {
-			t.Fatalf("check %s: %v", r.Spec.Name, err)
-		}
-		t.Logf("check %s: %s", r.Spec.Name, rep)
-		for _, e := range rep.Examples {
-			t.Errorf("%s inconsistent: %s", r.Spec.Name, e)
-		}
-		bad += rep.Inconsistent
 	}
 	return bad
 }
