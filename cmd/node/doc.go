@@ -11,9 +11,9 @@
 //     a failing part stops the others; Close is safe twice.
 //   - Each source of a sidecar has its own slot, publication, gate,
 //     positions and health: one source being down, behind or standing by
-//     holds only its own invalidations. Its metrics carry a source label
-//     (its name, or "default" for a single unnamed source) under the usual
-//     metric names, and its log lines the source field when it is named.
+//     holds only its own invalidations. A named source's metrics carry a
+//     source label under the usual metric names (a single unnamed source
+//     keeps its series as they were), and its log lines the source field.
 //   - A sidecar is ready only when every source streams, reaches memcached
 //     and (with a replica) sees its replica; /readyz names the first source
 //     that is not.

@@ -60,6 +60,17 @@ func (a *streamAcker) Ack(end replication.LSN) {
 	a.mon.Delivered(end)
 }
 
+// sourceRegisterer labels a named source's metrics source=<name>, so that
+// the sources of one sidecar keep the metric names and differ by the label.
+// A single unnamed source keeps the series it always had (dashboards and
+// alerts that match their labels exactly go on working).
+func sourceRegisterer(reg prometheus.Registerer, name string) prometheus.Registerer {
+	if name == "" {
+		return reg
+	}
+	return prometheus.WrapRegistererWith(prometheus.Labels{"source": name}, reg)
+}
+
 func newSource(f config.Config, src config.Source, log *zap.Logger, reg prometheus.Registerer,
 	onHeartbeat func(time.Time, time.Duration)) (*Source, error) {
 	if src.Name != "" {
@@ -71,9 +82,7 @@ func newSource(f config.Config, src config.Source, log *zap.Logger, reg promethe
 	if err != nil {
 		return nil, fmt.Errorf("consistency: %w", err)
 	}
-	// Every metric of a source carries source=<name>, so that the sources
-	// of one sidecar keep the metric names and differ by the label.
-	reg = prometheus.WrapRegistererWith(prometheus.Labels{"source": src.Label()}, reg)
+	reg = sourceRegisterer(reg, src.Name)
 	s := &Source{file: f, cfg: src, log: log, e2e: region.NewLagWindow(e2eWindow), check: check, onHeartbeat: onHeartbeat}
 	acker := &streamAcker{mon: check}
 
