@@ -17,6 +17,9 @@ func FuzzProxyInput(f *testing.F) {
 		"ms k 2 b T0\r\nhi\r\n", "md k I T30\r\nget k\r\n", "stats\r\nstats items\r\n",
 		"flush_all\r\nverbosity 1\r\n", "set k 0 0 99999999\r\n", "mg bad!! b v\r\n",
 		"gat 10 a b\r\ntouch a 1\r\nincr a 1\r\ndelete a\r\n",
+		"get p\r\nadd p 0 0 1\r\nx\r\nget q\r\nreplace q 0 0 1\r\ny\r\nincr q 1\r\nset q 0 0 1\r\nz\r\n",
+		"\x80\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01k", "GET / HTTP/1.1\r\nHost: x\r\n",
+		"set k 0 0 4294967295\r\nincr k noreply\r\nmg k q\r\nma k q v\r\n",
 	} {
 		f.Add([]byte(s))
 	}
