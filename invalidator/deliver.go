@@ -69,7 +69,7 @@ func (inv *Invalidator) runGate(ctx context.Context) {
 // ctx: holding a batch is always safe, delivering it early is not.
 func (inv *Invalidator) passGate(ctx context.Context, ps []Pending) (int, error) {
 	var n int
-	err := backoff(ctx, inv.cfg.RetryMin, inv.cfg.RetryMax, func(time.Duration) (bool, error) {
+	err := backoff(ctx, inv.cfg.RetryMin, inv.cfg.RetryMax, func(bool) (bool, error) {
 		var err error
 		n, err = inv.cfg.Gate.Passed(ctx, ps)
 		if err == nil && n > 0 {

@@ -3,7 +3,6 @@ package invalidator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/cachesync/cachesync/lease/keys"
@@ -26,14 +25,32 @@ func (inv *Invalidator) Relation(ctx context.Context, rel *replication.Relation)
 		return nil
 	}
 	if err := checkRelation(rel, t); err != nil {
-		// Logged as well as returned: this stops the stream, and the
-		// operator must see why wherever the caller's error ends up.
-		inv.log.Error("refusing relation: invalidations would be lost", zap.Error(err))
-		return fmt.Errorf("relation %s: %w", rel.QualifiedName(), err)
+		// The stream holds here (never skips) and logs the hold once.
+		return holdRelation(rel, t, err)
 	}
 	inv.checkKeyTypes(rel, t)
 	inv.rels[rel.ID] = newRelRules(rel, t)
 	return nil
+}
+
+// holdRelation is the refusal of a relation whose columns or replica
+// identity can no longer name every key: a hold, with the columns and the
+// fix that lets the stream resume by itself.
+func holdRelation(rel *replication.Relation, t *compiledTable, err error) error {
+	exists := map[string]bool{}
+	carried := map[string]bool{}
+	for _, c := range rel.Columns {
+		exists[c.Name] = true
+		carried[c.Name] = rel.ReplicaIdentity == 'f' || c.Key && rel.ReplicaIdentity != 'n'
+	}
+	he := &replication.HoldError{Table: t.name.String(), Reason: err.Error()}
+	if he.Columns = columnsNotIn(t, func(c string) bool { return exists[c] }); len(he.Columns) > 0 {
+		he.Fix = "make tables." + t.name.String() + ".keys use the table's columns (or rename the column back), then restart the sidecar"
+	} else {
+		he.Columns = columnsNotIn(t, func(c string) bool { return carried[c] })
+		he.Fix = "ALTER TABLE " + t.name.String() + " REPLICA IDENTITY FULL; (changes already written under the weaker identity stay held: they need way out (b))"
+	}
+	return he
 }
 
 // Begin opens a transaction. A Begin without the previous transaction's

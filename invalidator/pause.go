@@ -3,6 +3,8 @@ package invalidator
 import (
 	"context"
 	"time"
+
+	"github.com/cachesync/cachesync/replication"
 )
 
 // pause waits d, or until ctx ends, whichever is first; it returns ctx's
@@ -18,19 +20,19 @@ func pause(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// backoff calls try until it reports done, pausing between attempts: lo
-// first, doubling up to hi. It returns try's error once done, or ctx's when
-// ctx ends during a pause. try receives the pause that follows a failure
-// (lo on the first attempt); it checks ctx itself.
-func backoff(ctx context.Context, lo, hi time.Duration, try func(wait time.Duration) (done bool, err error)) error {
-	wait := lo
-	for {
-		if done, err := try(wait); done {
+// backoff calls try until it reports done, pausing between attempts with
+// the project's one backoff (replication.Backoff: jittered, from lo doubling
+// up to hi). It returns try's error once done, or ctx's when ctx ends during
+// a pause. try is told whether it is the first attempt (to log once per
+// call); it checks ctx itself.
+func backoff(ctx context.Context, lo, hi time.Duration, try func(first bool) (done bool, err error)) error {
+	b := replication.Backoff{Min: lo, Max: hi}
+	for first := true; ; first = false {
+		if done, err := try(first); done {
 			return err
 		}
-		if err := pause(ctx, wait); err != nil {
+		if err := pause(ctx, b.Next()); err != nil {
 			return err
 		}
-		wait = min(2*wait, hi)
 	}
 }

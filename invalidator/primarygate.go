@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cachesync/cachesync/replication"
 	"go.uber.org/zap"
@@ -44,7 +43,7 @@ const snapshotQuery = `SELECT pg_current_snapshot()::text`
 // batches wait. It holds while the primary is unreachable.
 func (g *PrimaryVisibility) Passed(ctx context.Context, ps []Pending) (int, error) {
 	n := 0
-	err := backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(wait time.Duration) (bool, error) {
+	err := backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(first bool) (bool, error) {
 		var text string
 		err := g.db.QueryRow(ctx, snapshotQuery).Scan(&text)
 		var snap snapshot
@@ -59,7 +58,7 @@ func (g *PrimaryVisibility) Passed(ctx context.Context, ps []Pending) (int, erro
 		if ctx.Err() != nil {
 			return true, ctx.Err()
 		}
-		if err != nil && wait == g.cfg.PollMin {
+		if err != nil && first {
 			// SQLConn logs connection loss; a failing query is logged once
 			// per wait.
 			g.log.Warn("visibility check failed; holding invalidations", zap.Error(fmt.Errorf("visibility: %w", err)))

@@ -92,7 +92,7 @@ func (g *ReplicaGate) Passed(ctx context.Context, ps []Pending) (int, error) {
 	if n > 0 {
 		return n, nil
 	}
-	err := backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(time.Duration) (bool, error) {
+	err := backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(bool) (bool, error) {
 		replay, err := g.poll(ctx)
 		if err == nil {
 			if n = covered(replay, ps); n > 0 {

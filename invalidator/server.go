@@ -314,7 +314,7 @@ func (inv *Invalidator) ping(ctx context.Context, s *server, be backend) {
 // withRetry runs op until it succeeds or ctx ends, backing off between
 // failures. Invalidations are idempotent, so a retried batch is harmless.
 func (inv *Invalidator) withRetry(ctx context.Context, s *server, op func(context.Context) error) error {
-	return backoff(ctx, inv.cfg.RetryMin, inv.cfg.RetryMax, func(time.Duration) (bool, error) {
+	return backoff(ctx, inv.cfg.RetryMin, inv.cfg.RetryMax, func(bool) (bool, error) {
 		err := op(ctx)
 		if err == nil {
 			s.setState(true, nil)

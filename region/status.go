@@ -21,7 +21,10 @@ type NodeStatus struct {
 	// furthest behind, and the rates and queue are their sums.
 	Sources []SourceStatus `json:"sources,omitempty"`
 
-	Slot    *SlotStatus    `json:"slot,omitempty"`
+	Slot *SlotStatus `json:"slot,omitempty"`
+	// Held is a change a sidecar's stream is held at (the first source's
+	// that holds one; nil when none).
+	Held    *HeldStatus    `json:"held,omitempty"`
 	Replica *ReplicaStatus `json:"replica,omitempty"`
 	// E2ELag is the heartbeat-measured time from emission on the primary to
 	// invalidated in this region.
@@ -44,6 +47,7 @@ type SourceStatus struct {
 	Healthy bool   `json:"healthy"`
 	// Problems are the source's own, unprefixed.
 	Problems            []string       `json:"problems,omitempty"`
+	Held                *HeldStatus    `json:"held,omitempty"`
 	Slot                *SlotStatus    `json:"slot,omitempty"`
 	Replica             *ReplicaStatus `json:"replica,omitempty"`
 	E2ELag              *LagStats      `json:"e2e_lag,omitempty"`
@@ -62,6 +66,17 @@ type SlotStatus struct {
 	WarnBytes        int64  `json:"warn_bytes"`
 	WALStatus        string `json:"wal_status"`
 	Streaming        bool   `json:"streaming"`
+}
+
+// HeldStatus is a change the sidecar holds because its key templates cannot
+// name it: what, where, since when, and the operator's ways out.
+type HeldStatus struct {
+	Table    string    `json:"table"`
+	Columns  []string  `json:"columns,omitempty"`
+	Reason   string    `json:"reason"`
+	Position string    `json:"position"`
+	Since    time.Time `json:"since"`
+	WaysOut  []string  `json:"ways_out"`
 }
 
 // ReplicaStatus is the region's read replica.

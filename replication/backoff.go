@@ -5,21 +5,25 @@ import (
 	"time"
 )
 
-// backoff is a jittered exponential delay: many sidecars restarting together
-// must not hit the primary in lockstep.
-type backoff struct {
-	min, max time.Duration
+// Backoff is a jittered exponential delay: many sidecars restarting together
+// must not hit a server in lockstep. It is the project's one backoff (the
+// stream's reconnects and holds, the invalidator's retries and polls).
+type Backoff struct {
+	Min, Max time.Duration
 	cur      time.Duration
 }
 
-func (b *backoff) next() time.Duration {
-	if b.cur < b.min {
-		b.cur = b.min
+// Next returns the next delay: between half and all of Min, doubling up to
+// Max.
+func (b *Backoff) Next() time.Duration {
+	if b.cur < b.Min {
+		b.cur = b.Min
 	} else {
-		b.cur = min(b.cur*2, b.max)
+		b.cur = min(b.cur*2, b.Max)
 	}
 	half := b.cur / 2
 	return half + rand.N(half+1)
 }
 
-func (b *backoff) reset() { b.cur = 0 }
+// Reset makes the next delay Min again.
+func (b *Backoff) Reset() { b.cur = 0 }

@@ -28,6 +28,12 @@ type Config struct {
 	// ReconnectMin and ReconnectMax bound the jittered exponential backoff
 	// between connection attempts.
 	ReconnectMin, ReconnectMax time.Duration
+	// HoldMin and HoldMax bound the backoff between attempts while a
+	// change is held (see HoldError): each attempt replays the held change.
+	HoldMin, HoldMax time.Duration
+	// HoldAdvice is the operator's second way past a held change (the
+	// first is the handler's fix), shown in the hold's log line and status.
+	HoldAdvice string
 	// StandbyRetry is how often a standby (slot held by another consumer)
 	// tries to take over.
 	StandbyRetry time.Duration
@@ -51,6 +57,8 @@ func DefaultConfig() Config {
 		ReconnectMin:   100 * time.Millisecond,
 		ReconnectMax:   5 * time.Second,
 		StandbyRetry:   time.Second,
+		HoldMin:        time.Second,
+		HoldMax:        30 * time.Second,
 		Messages:       true,
 	}
 }
@@ -65,6 +73,12 @@ func (c *Config) fillDefaults() {
 	}
 	if c.ReconnectMax < c.ReconnectMin {
 		c.ReconnectMax = max(d.ReconnectMax, c.ReconnectMin)
+	}
+	if c.HoldMin <= 0 {
+		c.HoldMin = d.HoldMin
+	}
+	if c.HoldMax < c.HoldMin {
+		c.HoldMax = max(d.HoldMax, c.HoldMin)
 	}
 	if c.StandbyRetry <= 0 {
 		c.StandbyRetry = d.StandbyRetry

@@ -14,6 +14,19 @@ type dispatcher struct {
 	h   Handler
 	tr  *tracker
 	m   *streamMetrics
+	// release is called when a Commit gets past a held position.
+	release func()
+	// final is the open transaction's commit LSN (0 outside one).
+	final LSN
+}
+
+// position names where the stream is for a hold: the open transaction's
+// commit LSN, or the message's own position outside a transaction.
+func (d *dispatcher) position(msgPos LSN) LSN {
+	if d.final != 0 {
+		return d.final
+	}
+	return msgPos
 }
 
 func (d *dispatcher) dispatch(ctx context.Context, data []byte) error {
@@ -37,6 +50,7 @@ func (d *dispatcher) dispatch(ctx context.Context, data []byte) error {
 			return malformed(data, err)
 		}
 		d.tr.begin()
+		d.final = b.FinalLSN
 		if err := d.h.Begin(ctx, b); err != nil {
 			return fmt.Errorf("handle Begin: %w", err)
 		}
@@ -48,10 +62,14 @@ func (d *dispatcher) dispatch(ctx context.Context, data []byte) error {
 		}
 		// Recorded before the handler sees it: the handler may ack inside.
 		prev := d.tr.commit(c.EndLSN)
+		d.final = 0
 		d.m.transactions.Inc()
 		if err := d.h.Commit(ctx, c); err != nil {
 			d.tr.withdraw(c.EndLSN, prev)
 			return fmt.Errorf("handle Commit: %w", err)
+		}
+		if d.tr.pastHold(c.CommitLSN, true) && d.release != nil {
+			d.release()
 		}
 		return nil
 	case 'T':

@@ -121,3 +121,22 @@ func TestFlushMarkerFitsSlotNames(t *testing.T) {
 		t.Fatalf("marker %q", m)
 	}
 }
+
+func TestTrackerPastHold(t *testing.T) {
+	var tr tracker
+	tr.holdAt(500)
+	if tr.pastHold(500, false) || tr.pastHold(400, true) {
+		t.Fatal("released before passing the held position")
+	}
+	tr.begin()
+	if tr.pastHold(900, false) {
+		t.Fatal("a keepalive inside a transaction released the hold")
+	}
+	tr.commit(950)
+	if !tr.pastHold(500, true) {
+		t.Fatal("the held transaction's own commit did not release")
+	}
+	if tr.pastHold(1000, false) {
+		t.Fatal("released twice")
+	}
+}

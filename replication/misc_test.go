@@ -66,9 +66,9 @@ func TestParseHeartbeat(t *testing.T) {
 }
 
 func TestBackoffBounds(t *testing.T) {
-	b := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
+	b := Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
 	for i := range 20 {
-		d := b.next()
+		d := b.Next()
 		if d < 50*time.Millisecond || d > 5*time.Second {
 			t.Fatalf("attempt %d: %v out of bounds", i, d)
 		}
@@ -76,8 +76,8 @@ func TestBackoffBounds(t *testing.T) {
 	if b.cur != 5*time.Second {
 		t.Fatalf("did not reach max: %v", b.cur)
 	}
-	b.reset()
-	if d := b.next(); d > 100*time.Millisecond {
+	b.Reset()
+	if d := b.Next(); d > 100*time.Millisecond {
 		t.Fatalf("after reset: %v", d)
 	}
 }

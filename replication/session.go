@@ -35,7 +35,10 @@ func (s *Stream) session(ctx context.Context) (streamed bool, err error) {
 		defer cancel()
 		_ = conn.Close(cctx) // the socket may already be closed: nothing to report
 	}()
-	s.setState(stateStreaming, nil)
+	if !s.holding() {
+		// A held stream reports streaming only once it is past the hold.
+		s.setState(stateStreaming, nil)
+	}
 	return true, s.stream(ctx, conn)
 }
 
@@ -61,6 +64,7 @@ func (s *Stream) setup(ctx context.Context) (*pgconn.PgConn, error) {
 			return nil, err
 		}
 	}
+	s.tr.resume(plan.resume)
 	if plan.reason != "" {
 		// A cache flush may take longer than setup; only shutdown stops it.
 		if err := s.announceNewSlot(ctx, conn, plan.reason); err != nil {
@@ -97,6 +101,7 @@ func (s *Stream) startOver(ctx context.Context) error {
 	}
 	s.tr.forget()
 	s.confirmed.Store(0)
+	s.release() // a hold's position belongs to the old history too
 	return nil
 }
 
@@ -151,7 +156,7 @@ func (s *Stream) stream(ctx context.Context, conn *pgconn.PgConn) error {
 }
 
 func (s *Stream) receive(ctx context.Context, conn *pgconn.PgConn, poke chan<- struct{}) error {
-	d := &dispatcher{dec: newDecoder(), h: s.h, tr: &s.tr, m: s.m}
+	d := &dispatcher{dec: newDecoder(), h: s.h, tr: &s.tr, m: s.m, release: s.release}
 	for {
 		msg, err := conn.ReceiveMessage(context.Background())
 		if err != nil {
@@ -173,6 +178,9 @@ func (s *Stream) receive(ctx context.Context, conn *pgconn.PgConn, poke chan<- s
 				}
 				s.tr.keepalive(ka.ServerWALEnd)
 				s.m.received.Set(float64(ka.ServerWALEnd))
+				if s.tr.pastHold(ka.ServerWALEnd, false) {
+					s.release()
+				}
 				if ka.ReplyRequested {
 					select {
 					case poke <- struct{}{}:
@@ -186,6 +194,9 @@ func (s *Stream) receive(ctx context.Context, conn *pgconn.PgConn, poke chan<- s
 				}
 				s.tr.receive(x.WALStart)
 				if err := d.dispatch(ctx, x.WALData); err != nil {
+					if he := (*HoldError)(nil); errors.As(err, &he) {
+						s.setHold(he, d.position(x.WALStart))
+					}
 					return err
 				}
 			}

@@ -66,6 +66,10 @@ type slotPlan struct {
 	// failover is set when the server is another history than the last
 	// session's: the tracker's positions must be forgotten.
 	failover bool
+	// resume is the kept slot's confirmed position: the server sends
+	// nothing before it, so it may be confirmed again (an operator may have
+	// advanced it past a held change: confirming less would move it back).
+	resume LSN
 }
 
 // prepareSlot checks the server and the slot and creates what is missing.
@@ -126,6 +130,9 @@ func (s *Stream) prepareSlot(ctx context.Context, conn *pgconn.PgConn) (slotPlan
 		} else if mark.exists && plan.reason == "" {
 			plan.reason = "the process that created or took over slot " + slot + " stopped before flushing (its marker " + marker + " remains)"
 		}
+	}
+	if !create {
+		plan.resume = info.confirmed
 	}
 	if plan.reason == "" {
 		s.setHistory(hist)

@@ -29,6 +29,9 @@ type StreamStatus struct {
 	// History is the server history the positions belong to (zero before
 	// the first connection).
 	History History
+	// Held is the change the stream is held at (nil when not held); the
+	// stream stays held, retrying with backoff, until it gets past it.
+	Held *Hold
 }
 
 // Stream consumes one logical replication slot.
@@ -46,6 +49,8 @@ type Stream struct {
 	state     streamState
 	lastError string
 	connected time.Time
+	// hold is the change the stream is held at (nil when not held).
+	hold *Hold
 	// history is the server history of the last session (zero before the
 	// first): the positions in tr belong to it.
 	history History
@@ -63,6 +68,8 @@ const (
 	stateStreaming
 	stateStandby
 	stateDown
+	// stateHeld: stopped before a change the handler cannot name.
+	stateHeld
 )
 
 // NewStream validates cfg and prepares a Stream; it connects to nothing.
@@ -110,7 +117,10 @@ func (s *Stream) Run(ctx context.Context) error {
 		s.mu.Unlock()
 	}()
 
-	bo := backoff{min: s.cfg.ReconnectMin, max: s.cfg.ReconnectMax}
+	bo := Backoff{Min: s.cfg.ReconnectMin, Max: s.cfg.ReconnectMax}
+	// Retrying a held change replays it: it is held again until an operator
+	// acts, so those retries back off far longer.
+	hb := Backoff{Min: s.cfg.HoldMin, Max: s.cfg.HoldMax}
 	for {
 		streamed, err := s.session(ctx)
 		s.tr.reset()
@@ -119,7 +129,15 @@ func (s *Stream) Run(ctx context.Context) error {
 			return nil
 		}
 		var wait time.Duration
+		var he *HoldError
 		switch {
+		case errors.As(err, &he):
+			wait = hb.Next()
+		case s.Status().Held != nil:
+			// Still held (the connection failed before the held change
+			// came again, or an operator's skip ended it).
+			s.setState(stateDown, err)
+			wait = hb.Next()
 		case errors.Is(err, ErrRefused):
 			msg := s.setState(stateDown, err)
 			s.log.Error("replication refused", zap.String("error", msg))
@@ -130,10 +148,10 @@ func (s *Stream) Run(ctx context.Context) error {
 		default:
 			if streamed {
 				s.m.reconnects.Inc()
-				bo.reset()
+				bo.Reset()
 			}
 			s.setState(stateDown, err)
-			wait = bo.next()
+			wait = bo.Next()
 		}
 		select {
 		case <-ctx.Done():
@@ -173,6 +191,10 @@ func (s *Stream) setState(st streamState, err error) (msg string) {
 	}
 	switch st {
 	case stateStreaming:
+		if prev == stateHeld {
+			s.log.Info("replication released: the stream is past the held change")
+			return msg
+		}
 		s.log.Info("replication streaming")
 	case stateStandby:
 		s.log.Info("replication slot is held by another consumer: standing by to take over")
@@ -188,6 +210,52 @@ func (s *Stream) setState(st streamState, err error) (msg string) {
 		}
 	}
 	return msg
+}
+
+// setHold records that the handler refused a change at pos; it logs once
+// per distinct hold (the retries replay the same change: not a change of
+// state). The line carries no stack trace: it is an operator's condition,
+// not a bug.
+func (s *Stream) setHold(he *HoldError, pos LSN) {
+	h := &Hold{Table: he.Table, Columns: he.Columns, Reason: ScrubSecrets(he.Reason), Fix: he.Fix, Skip: s.cfg.HoldAdvice, Position: pos, Since: time.Now()}
+	s.tr.holdAt(pos)
+	s.mu.Lock()
+	same := h.same(s.hold)
+	if same {
+		h.Since = s.hold.Since
+	}
+	s.hold, s.state, s.connected = h, stateHeld, time.Time{}
+	s.lastError = h.String()
+	s.mu.Unlock()
+	s.m.streaming.Set(0)
+	s.m.standby.Set(0)
+	if !same {
+		s.log.WithOptions(zap.AddStacktrace(zap.FatalLevel)).Error("replication held: a change the key templates cannot name; nothing after it is invalidated until one of the ways out is taken (retrying with backoff)",
+			zap.String("table", h.Table), zap.Strings("columns", h.Columns), zap.String("position", pos.String()),
+			zap.String("reason", h.Reason), zap.String("way_out_a", h.Fix), zap.String("way_out_b", h.Skip))
+	}
+}
+
+// release ends a hold: the stream got past the held change.
+func (s *Stream) release() {
+	s.mu.Lock()
+	held := s.hold != nil
+	s.hold = nil
+	if held {
+		// Whatever the state between sessions (a retry that failed to
+		// connect), the hold was the state: the change logged is its end.
+		s.state = stateHeld
+	}
+	s.mu.Unlock()
+	if held {
+		s.setState(stateStreaming, nil)
+	}
+}
+
+func (s *Stream) holding() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hold != nil
 }
 
 func (s *Stream) setHistory(h History) {
@@ -218,6 +286,7 @@ func (s *Stream) Status() StreamStatus {
 		LastError:    s.lastError,
 		Connected:    s.connected,
 		History:      s.history,
+		Held:         s.hold,
 	}
 }
 

@@ -29,6 +29,29 @@ type tracker struct {
 	// session knows (IDENTIFY_SYSTEM's position, then every position the
 	// server sent); 0 between sessions. Nothing beyond it may be confirmed.
 	server LSN
+	// held is the position the stream is held at (0: not held).
+	held LSN
+}
+
+// holdAt records that the stream is held at pos.
+func (t *tracker) holdAt(pos LSN) {
+	t.mu.Lock()
+	t.held = pos
+	t.mu.Unlock()
+}
+
+// pastHold reports, once, that the stream got past the held position: a
+// transaction committed at or after it went through (inclusive), or the
+// server's position outside any transaction is beyond it (a keepalive: the
+// server has sent everything before it, so the held change was skipped).
+func (t *tracker) pastHold(pos LSN, inclusive bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.held == 0 || t.inTxn || pos < t.held || (pos == t.held && !inclusive) {
+		return false
+	}
+	t.held = 0
+	return true
 }
 
 func (t *tracker) receive(pos LSN) {
@@ -135,7 +158,7 @@ func (t *tracker) reset() {
 // on their way would carry the old history's positions: drain them first.
 func (t *tracker) forget() {
 	t.mu.Lock()
-	t.received, t.handed, t.acked, t.idle, t.inTxn = 0, 0, 0, 0, false
+	t.received, t.handed, t.acked, t.idle, t.held, t.inTxn = 0, 0, 0, 0, 0, false
 	t.mu.Unlock()
 }
 
@@ -157,6 +180,16 @@ func (t *tracker) drain(ctx context.Context, interval time.Duration) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// resume raises the positions to the slot's confirmed position at the start
+// of a session: the server sends nothing before it, and transactions before
+// it still in the handler were covered by whoever moved the slot there.
+func (t *tracker) resume(confirmed LSN) {
+	t.mu.Lock()
+	t.acked = max(t.acked, confirmed)
+	t.handed = max(t.handed, confirmed)
+	t.mu.Unlock()
 }
 
 // serverEnd is the connected server's WAL end as this session knows it.

@@ -24,6 +24,8 @@ Usage:
   cachesync check --config FILE [--db DSN] [--examples N]
                                                compare the region's cached values with the database
   cachesync check-config --config FILE         validate a config and print the effective one
+  cachesync skip --config FILE [--source NAME] flush the region's memcached and move the slot past
+                                               a change the sidecar holds (see README: when the sidecar holds)
   cachesync version
 `
 
@@ -54,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCheck(ctx, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout, stderr)
+	case "skip":
+		err = cmdSkip(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "cachesync %s\n", version)
 	case "help", "--help", "-h":

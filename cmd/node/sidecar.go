@@ -118,6 +118,9 @@ func nodeStatus(e2e *region.LagStats, snaps []sourceSnapshot) region.NodeStatus 
 		for _, p := range ss.Problems {
 			ns.Problems = append(ns.Problems, sn.prefix+p)
 		}
+		if ns.Held == nil {
+			ns.Held = ss.Held
+		}
 		if ss.Slot != nil && (ns.Slot == nil || ss.Slot.RetainedWALBytes > ns.Slot.RetainedWALBytes) {
 			ns.Slot = ss.Slot
 		}

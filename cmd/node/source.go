@@ -131,6 +131,7 @@ func newSource(f config.Config, src config.Source, log *zap.Logger, reg promethe
 	rcfg.Logger = log.Named("replication")
 	rcfg.Registerer = reg
 	rcfg.OnNewSlot = s.onNewSlot
+	rcfg.HoldAdvice = skipAdvice(src.Name)
 	stream, err := replication.NewStream(rcfg, inv)
 	if err != nil {
 		s.inv.Close()
@@ -268,4 +269,14 @@ func (s *Source) Close() {
 	s.inv.Close()
 	s.gate.Close()
 	s.check.Close()
+}
+
+// skipAdvice is the second way past a held change, as the sidecar shows it
+// (cmd/cachesync's skip command).
+func skipAdvice(source string) string {
+	cmd := "cachesync skip --config FILE"
+	if source != "" {
+		cmd += " --source " + source
+	}
+	return "flush this region's memcached and move past every change made until now: " + cmd + " (the sidecar's config)"
 }

@@ -67,6 +67,8 @@ func (s *Source) replicaState() *invalidator.ReplicaState {
 // replica is nil in a region that reads the primary.
 func sourceReadiness(st replication.StreamStatus, servers []region.ServerStatus, replica *invalidator.ReplicaState) error {
 	switch {
+	case st.Held != nil:
+		return errors.New(st.Held.String())
 	case st.Standby:
 		return fmt.Errorf("standing by: another sidecar holds slot %s", st.Slot)
 	case !st.Streaming:
@@ -111,6 +113,7 @@ func (s *Source) status(now time.Time) (region.SourceStatus, []region.ServerStat
 		E2ELag:              s.e2e.Stats(now),
 		InvalidationsPerSec: inv.InvalidationsPerSec,
 		QueueDepth:          inv.QueueDepth,
+		Held:                heldStatus(st.Held),
 	}
 	if rs != nil {
 		ss.Replica = &region.ReplicaStatus{Up: rs.Up, ReplayLSN: rs.ReplayLSN.String(), LagSeconds: rs.Lag.Seconds()}
@@ -127,4 +130,12 @@ func (s *Source) status(now time.Time) (region.SourceStatus, []region.ServerStat
 	}
 	ss.Healthy = len(ss.Problems) == 0 || (st.Standby && len(ss.Problems) == 1)
 	return ss, servers
+}
+
+// heldStatus is the stream's hold as the status shows it (nil when none).
+func heldStatus(h *replication.Hold) *region.HeldStatus {
+	if h == nil {
+		return nil
+	}
+	return &region.HeldStatus{Table: h.Table, Columns: h.Columns, Reason: h.Reason, Position: h.Position.String(), Since: h.Since, WaysOut: []string{h.Fix, h.Skip}}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // TCPProxy forwards 127.0.0.1 connections to a target and can simulate a
@@ -18,7 +19,13 @@ type TCPProxy struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+	// accepted counts the connections accepted so far.
+	accepted atomic.Int64
 }
+
+// Accepted is the number of connections the proxy has accepted: a test's
+// count of how often a client (re)connected.
+func (x *TCPProxy) Accepted() int64 { return x.accepted.Load() }
 
 // NewTCPProxy starts a proxy to target on a free port; it is closed at
 // t.Cleanup.
@@ -94,6 +101,7 @@ func (x *TCPProxy) serveLocked(ln net.Listener) {
 				}
 				continue
 			}
+			x.accepted.Add(1)
 			x.wg.Add(1)
 			go func() {
 				defer x.wg.Done()
