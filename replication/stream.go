@@ -214,8 +214,7 @@ func (s *Stream) setState(st streamState, err error) (msg string) {
 
 // setHold records that the handler refused a change at pos; it logs once
 // per distinct hold (the retries replay the same change: not a change of
-// state). The line carries no stack trace: it is an operator's condition,
-// not a bug.
+// state).
 func (s *Stream) setHold(he *HoldError, pos LSN) {
 	h := &Hold{Table: he.Table, Columns: he.Columns, Reason: ScrubSecrets(he.Reason), Fix: he.Fix, Skip: s.cfg.HoldAdvice, Position: pos, Since: time.Now()}
 	s.tr.holdAt(pos)
@@ -230,7 +229,7 @@ func (s *Stream) setHold(he *HoldError, pos LSN) {
 	s.m.streaming.Set(0)
 	s.m.standby.Set(0)
 	if !same {
-		s.log.WithOptions(zap.AddStacktrace(zap.FatalLevel)).Error("replication held: a change the key templates cannot name; nothing after it is invalidated until one of the ways out is taken (retrying with backoff)",
+		s.log.Error("replication held: a change the key templates cannot name; nothing after it is invalidated until one of the ways out is taken (retrying with backoff)",
 			zap.String("table", h.Table), zap.Strings("columns", h.Columns), zap.String("position", pos.String()),
 			zap.String("reason", h.Reason), zap.String("way_out_a", h.Fix), zap.String("way_out_b", h.Skip))
 	}
