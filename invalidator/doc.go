@@ -44,7 +44,8 @@
 //   - Start-up refuses tables, columns and replica identities that could not
 //     name every key (CheckCatalog), with the exact ALTER TABLE to run, for a
 //     partitioned table on the table and on every leaf partition; a Relation
-//     message that later shows such a change is refused the same way.
+//     message that later shows such a change is held (replication.HoldError
+//     naming the table, the columns and the fix), never skipped.
 //   - While running (Watch), a configured table that left the publication
 //     (dropped and re-created) is added again and every region flushes its
 //     memcached at that point of the stream, in order with the

@@ -35,6 +35,10 @@
 //     a position beyond it is clamped and logged as an error.
 //   - Status updates are sent from their own goroutine, so a handler that
 //     blocks for back-pressure cannot make the walsender time out.
+//   - A Handler that cannot handle a change and must not skip it returns a
+//     HoldError: the stream stops before that transaction, retries with
+//     backoff (Config.HoldMin to HoldMax), logs once when it starts holding
+//     and once when it gets past, and reports the hold in StreamStatus.Held.
 //   - A second consumer of the same slot waits as a standby and takes over
 //     as soon as the slot is released.
 //   - The publication publishes partitioned tables via their root
