@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/cachesync/cachesync/replication"
 	"go.uber.org/zap"
@@ -25,7 +27,19 @@ type PrimaryVisibility struct {
 	cfg PrimaryVisibilityConfig
 	log *zap.Logger
 	db  *replication.SQLConn
+
+	// last is the newest snapshot read, and when. A committed xid visible
+	// to it stays visible to every later snapshot, so it answers first,
+	// without a query: a backlog committed before it passes on one query.
+	// It is trusted for snapshotReuse only, far less than the 2^32 xids
+	// after which a 32-bit xid could mean a newer transaction.
+	mu     sync.Mutex
+	last   snapshot
+	lastAt time.Time
 }
+
+// snapshotReuse bounds how long a snapshot answers without a new query.
+const snapshotReuse = time.Minute
 
 // NewPrimaryVisibility returns the gate; it connects on first use.
 func NewPrimaryVisibility(cfg PrimaryVisibilityConfig) *PrimaryVisibility {
@@ -38,11 +52,20 @@ const snapshotQuery = `SELECT pg_current_snapshot()::text`
 
 // Passed blocks until every xid of the oldest of ps is visible to new
 // snapshots on the primary (or ctx ends), and returns how many of ps, from
-// the oldest, are wholly visible. One snapshot answers for all of them, and
-// the xids are checked here, so the query stays one small row however many
-// batches wait. It holds while the primary is unreachable.
+// the oldest, are wholly visible. One snapshot answers for all of them (and
+// for later calls, while it covers them), and the xids are checked here, so
+// the query stays one small row however many batches wait. It holds while
+// the primary is unreachable.
 func (g *PrimaryVisibility) Passed(ctx context.Context, ps []Pending) (int, error) {
+	g.mu.Lock()
 	n := 0
+	if time.Since(g.lastAt) < snapshotReuse {
+		n = g.last.visiblePrefix(ps)
+	}
+	g.mu.Unlock()
+	if n > 0 {
+		return n, nil
+	}
 	err := backoff(ctx, g.cfg.PollMin, g.cfg.PollMax, func(first bool) (bool, error) {
 		var text string
 		err := g.db.QueryRow(ctx, snapshotQuery).Scan(&text)
@@ -51,6 +74,9 @@ func (g *PrimaryVisibility) Passed(ctx context.Context, ps []Pending) (int, erro
 			snap, err = parseSnapshot(text)
 		}
 		if err == nil {
+			g.mu.Lock()
+			g.last, g.lastAt = snap, time.Now()
+			g.mu.Unlock()
 			if n = snap.visiblePrefix(ps); n > 0 {
 				return true, nil
 			}

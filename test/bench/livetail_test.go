@@ -146,7 +146,7 @@ func measureLoadProfiled(b *testing.B, pg, replica *cluster.Postgres, kc *cluste
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			saveProfile(b, httpAddr, profile)
+			saveProfile(b, httpAddr, profile, 3*time.Second, 5)
 		}()
 	}
 	out := pgbench(b, pg, args...)
@@ -224,11 +224,12 @@ func sampleUnsent(ctx context.Context, dsn, slot string) []int64 {
 	}
 }
 
-// saveProfile takes a 5 s CPU profile from the sidecar's /debug/pprof/.
-func saveProfile(b *testing.B, httpAddr, path string) {
-	time.Sleep(3 * time.Second) // let the load settle before profiling
+// saveProfile takes a CPU profile of secs seconds from the sidecar's
+// /debug/pprof/, after settle.
+func saveProfile(b *testing.B, httpAddr, path string, settle time.Duration, secs int) {
+	time.Sleep(settle) // let the load settle before profiling
 	client := http.Client{Timeout: 30 * time.Second}
-	res, err := client.Get("http://" + httpAddr + "/debug/pprof/profile?seconds=5")
+	res, err := client.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", httpAddr, secs))
 	if err != nil {
 		b.Logf("profile: %v", err)
 		return
@@ -243,7 +244,7 @@ func saveProfile(b *testing.B, httpAddr, path string) {
 		b.Logf("profile: %v", err)
 		return
 	}
-	fmt.Fprintf(os.Stdout, "sidecar CPU profile (unthrottled): %s\n", path)
+	fmt.Fprintf(os.Stdout, "sidecar CPU profile: %s\n", path)
 }
 
 var tpsRE = regexp.MustCompile(`tps = ([0-9.]+)`)
