@@ -64,7 +64,7 @@ func TestDemo(t *testing.T) {
 	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		done <- cmdDemo(ctx, []string{"--duration", "32s", "--http", "0"}, out, &errOut)
+		done <- cmdDemo(ctx, []string{"--http", "0"}, out, &errOut)
 	}()
 	var (
 		waitOnce sync.Once
@@ -128,6 +128,15 @@ func TestDemo(t *testing.T) {
 	if m := proxyRE.FindStringSubmatch(text); m == nil {
 		t.Error("demo did not print east's proxy address")
 	} else {
+		// Plant just after a summary line: the next check starts a full
+		// interval later, after every planted value is in.
+		seen := len(summaryRE.FindAllString(out.String(), -1))
+		cluster.Eventually(t, 30*time.Second, func() error {
+			if before = len(summaryRE.FindAllString(out.String(), -1)); before == seen {
+				return errors.New("no new summary line yet")
+			}
+			return nil
+		})
 		mc := memcache.New(m[1])
 		for id := 1; id <= demo.Rows; id++ {
 			if err := mc.Set(&memcache.Item{Key: "item:" + strconv.Itoa(id), Value: []byte("planted"), Expiration: 60}); err != nil {
@@ -135,6 +144,16 @@ func TestDemo(t *testing.T) {
 			}
 		}
 	}
+	// The demo runs until the check after the planting has reported, and
+	// for at least four lines in all (the monitor's checks start after 5 s),
+	// however long the servers took to start; then it is stopped (Ctrl-C).
+	cluster.Eventually(t, 60*time.Second, func() error {
+		if n := len(summaryRE.FindAllString(out.String(), -1)); n < max(before+1, 4) {
+			return fmt.Errorf("%d summary lines, want %d", n, max(before+1, 4))
+		}
+		return nil
+	})
+	cancel()
 	err := wait()
 	text = out.String()
 	if err != nil {
@@ -212,12 +231,8 @@ func requireInDir(t *testing.T, dir string, patterns ...string) {
 func requireProxiesInFleet(t *testing.T, statusURL string, regions ...string) {
 	t.Helper()
 	cluster.Eventually(t, 30*time.Second, func() error {
-		body, code, err := cluster.HTTPGet(statusURL)
-		if err != nil || code != http.StatusOK {
-			return fmt.Errorf("GET %s: %d %v", statusURL, code, err)
-		}
-		var v region.StatusView
-		if err := json.Unmarshal(body, &v); err != nil {
+		v, err := statusView(statusURL)
+		if err != nil {
 			return err
 		}
 		for _, r := range regions {
@@ -238,6 +253,17 @@ func requireProxiesInFleet(t *testing.T, statusURL string, regions ...string) {
 		}
 		return nil
 	})
+}
+
+// statusView is one read of a node's /api/status.
+func statusView(url string) (region.StatusView, error) {
+	var v region.StatusView
+	body, code, err := cluster.HTTPGet(url)
+	if err != nil || code != http.StatusOK {
+		return v, fmt.Errorf("GET %s: %d %v", url, code, err)
+	}
+	err = json.Unmarshal(body, &v)
+	return v, err
 }
 
 func httpGet(t *testing.T, url string) string {
@@ -345,12 +371,8 @@ func TestDemoShards(t *testing.T) {
 func requireSources(t *testing.T, statusURL string, sidecars map[string]bool, names ...string) {
 	t.Helper()
 	cluster.Eventually(t, 30*time.Second, func() error {
-		body, code, err := cluster.HTTPGet(statusURL)
-		if err != nil || code != http.StatusOK {
-			return fmt.Errorf("GET %s: %d %v", statusURL, code, err)
-		}
-		var v region.StatusView
-		if err := json.Unmarshal(body, &v); err != nil {
+		v, err := statusView(statusURL)
+		if err != nil {
 			return err
 		}
 		for node, gated := range sidecars {

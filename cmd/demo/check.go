@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/cachesync/cachesync/cmd/local"
 	"github.com/cachesync/cachesync/invalidator/audit"
 )
 
@@ -86,37 +87,33 @@ func waitConfirmed(ctx context.Context, primary *pgxpool.Pool, slots []string) e
 	if err := primary.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&target); err != nil {
 		return fmt.Errorf("primary wal position: %w", err)
 	}
-	deadline := time.Now().Add(catchUpTimeout)
-	for {
+	err := local.Poll(ctx, catchUpTimeout, func() error {
 		var behind []string
 		rows, err := primary.Query(ctx, `SELECT slot_name::text FROM unnest($1::text[]) AS s(slot_name)
 			WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots r
 				WHERE r.slot_name = s.slot_name AND r.confirmed_flush_lsn >= $2::pg_lsn)`, slots, target)
-		if err == nil {
-			for rows.Next() {
-				var s string
-				if err = rows.Scan(&s); err != nil {
-					break
-				}
-				behind = append(behind, s)
-			}
-			rows.Close()
-			if err == nil {
-				err = rows.Err()
-			}
-		}
-		switch {
-		case err != nil:
+		if err != nil {
 			return fmt.Errorf("slot positions: %w", err)
-		case len(behind) == 0:
-			return nil
-		case time.Now().After(deadline):
-			return fmt.Errorf("slots %v not confirmed past %s within %s", behind, target, catchUpTimeout)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return fmt.Errorf("slot positions: %w", err)
+			}
+			behind = append(behind, s)
 		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("slot positions: %w", err)
+		}
+		if len(behind) > 0 {
+			return fmt.Errorf("slots %v not confirmed past %s", behind, target)
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w within %s", err, catchUpTimeout)
 	}
+	return err
 }
