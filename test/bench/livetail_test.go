@@ -245,6 +245,12 @@ func saveProfile(b *testing.B, httpAddr, path string, settle time.Duration, secs
 		return
 	}
 	fmt.Fprintf(os.Stdout, "sidecar CPU profile: %s\n", path)
+	// And where its goroutines wait, right after.
+	if res, err := client.Get("http://" + httpAddr + "/debug/pprof/goroutine?debug=2"); err == nil {
+		data, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		_ = os.WriteFile(path+".goroutines", data, 0o644)
+	}
 }
 
 var tpsRE = regexp.MustCompile(`tps = ([0-9.]+)`)
