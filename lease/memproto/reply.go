@@ -14,6 +14,9 @@ type MetaReply struct {
 	Size  int
 	Flags uint32
 	Cas   uint64
+	// TTL is the t flag's remaining lifetime in seconds (-1: never
+	// expires); 0 when t was not asked for.
+	TTL int64
 	// Win (W): the caller holds the lease and should fill. Stale (X): the
 	// item was invalidated with md I. Other (Z): someone else holds the lease.
 	Win, Stale, Other bool
@@ -56,6 +59,8 @@ func ParseMetaReply(line []byte) (m MetaReply, ok bool) {
 			m.Flags = uint32(v)
 		case 'c':
 			m.Cas, _ = parseUint(f[1:])
+		case 't':
+			m.TTL, _ = parseInt(f[1:])
 		case 's':
 			// The s flag: the value's size, also on an HD (mg without v).
 			if n, ok := parseInt(f[1:]); ok && n >= 0 {
