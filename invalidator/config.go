@@ -63,6 +63,10 @@ type Config struct {
 	Mode string
 	// StaleTTL is how long a stale item may still be served (ModeStale).
 	StaleTTL time.Duration
+	// GutterTTL is the proxy's gutter_ttl: on a gutter server a stale copy
+	// lives min(StaleTTL, GutterTTL), never longer than a gutter value may
+	// (0: StaleTTL).
+	GutterTTL time.Duration
 	// BatchSize is the most distinct keys in one batch.
 	BatchSize int
 	// BatchDelay is the longest a key waits for its batch to fill.
@@ -114,6 +118,7 @@ func DefaultConfig() Config {
 		Hash:          ring.KindKetama,
 		Mode:          ModeStale,
 		StaleTTL:      30 * time.Second,
+		GutterTTL:     10 * time.Second,
 		BatchSize:     512,
 		BatchDelay:    2 * time.Millisecond,
 		GateQuantum:   10 * time.Millisecond,

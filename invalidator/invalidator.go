@@ -103,10 +103,12 @@ func New(cfg Config) (*Invalidator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalidator metrics: %w", err)
 	}
-	inv.newBackend = func(addr string) backend { return newMCConn(addr, &inv.cfg) }
+	gutter := map[string]bool{}
+	inv.newBackend = func(addr string) backend { return newMCConn(addr, &inv.cfg, gutter[addr]) }
 	inv.track = newTracker(inv)
 	inv.track.onAcked = inv.acked
 	for i, addr := range rt.Addrs() {
+		gutter[addr] = rt.IsGutter(i)
 		inv.servers = append(inv.servers, inv.newServer(addr, rt.IsGutter(i)))
 	}
 	return inv, nil

@@ -1,13 +1,10 @@
 package invalidator
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"fmt"
-	"net"
-	"strconv"
 	"time"
+
+	"github.com/cachesync/cachesync/lease/memclient"
 )
 
 // backend is one memcached server as the delivery loop uses it. Each call is
@@ -19,46 +16,51 @@ type backend interface {
 	close()
 }
 
-// pipelineChunk bounds the commands written before reading the replies, so
-// the replies (an NF per missing key) always fit in the socket buffers and
-// neither side can block the other.
-const pipelineChunk = 1024
-
 // mcConn is one long-lived connection to a memcached server, used by one
-// goroutine at a time.
+// goroutine at a time, dialled again after any failure (a failed
+// memclient.Conn is closed: its reply stream no longer matches).
 type mcConn struct {
 	addr        string
 	dialTimeout time.Duration
 	opTimeout   time.Duration
-	// suffix ends each md command: quiet, so only failures (and, in
-	// memcached 1.6.18, NF for absent keys) are answered before MN.
-	suffix string
-
-	conn net.Conn
-	r    *bufio.Reader
-	w    *bufio.Writer
+	md          memclient.DeleteOpts
+	conn        *memclient.Conn
 }
 
-func newMCConn(addr string, cfg *Config) *mcConn {
-	suffix := " q\r\n"
+// newMCConn invalidates with md, or in ModeStale md I T<ttl>: the stale
+// copy lives stale_ttl, but on a gutter server no longer than gutter_ttl,
+// the most any gutter value lives.
+func newMCConn(addr string, cfg *Config, gutter bool) *mcConn {
+	var md memclient.DeleteOpts
 	if cfg.Mode == ModeStale {
-		suffix = " I T" + strconv.Itoa(int(cfg.StaleTTL/time.Second)) + " q\r\n"
+		md = memclient.DeleteOpts{Stale: true, TTL: cfg.StaleTTL}
+		if gutter && cfg.GutterTTL > 0 {
+			md.TTL = min(cfg.StaleTTL, cfg.GutterTTL)
+		}
 	}
-	return &mcConn{addr: addr, dialTimeout: cfg.DialTimeout, opTimeout: cfg.OpTimeout, suffix: suffix}
+	return &mcConn{addr: addr, dialTimeout: cfg.DialTimeout, opTimeout: cfg.OpTimeout, md: md}
 }
 
-func (c *mcConn) connect(ctx context.Context) error {
-	if c.conn != nil {
-		return nil
+func (c *mcConn) do(ctx context.Context, op func(*memclient.Conn) error) error {
+	if c.conn == nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		dctx, cancel := context.WithTimeout(ctx, c.dialTimeout)
+		conn, err := memclient.Dial(dctx, c.addr, c.opTimeout)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		c.conn = conn
 	}
-	d := net.Dialer{Timeout: c.dialTimeout}
-	conn, err := d.DialContext(ctx, "tcp", c.addr)
-	if err != nil {
-		return fmt.Errorf("dial memcached %s: %w", c.addr, err)
+	if err := op(c.conn); err != nil {
+		c.close()
+		return err
 	}
-	c.conn = conn
-	c.r = bufio.NewReaderSize(conn, 4096)
-	c.w = bufio.NewWriterSize(conn, 64<<10)
 	return nil
 }
 
@@ -69,106 +71,14 @@ func (c *mcConn) close() {
 	}
 }
 
-// exchange runs one request/response round with a deadline, and lets ctx
-// interrupt blocked IO. Any failure closes the connection: after an error
-// the reply stream can no longer be matched to commands.
-func (c *mcConn) exchange(ctx context.Context, round func() error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := c.connect(ctx); err != nil {
-		return err
-	}
-	conn := c.conn
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	if err := conn.SetDeadline(time.Now().Add(c.opTimeout)); err != nil {
-		c.close()
-		return fmt.Errorf("memcached %s: %w", c.addr, err)
-	}
-	if err := round(); err != nil {
-		c.close()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("memcached %s: %w", c.addr, err)
-	}
-	return nil
-}
-
 func (c *mcConn) invalidate(ctx context.Context, keys []string) error {
-	for len(keys) > 0 {
-		n := min(len(keys), pipelineChunk)
-		chunk := keys[:n]
-		keys = keys[n:]
-		if err := c.exchange(ctx, func() error { return c.mdChunk(chunk) }); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.do(ctx, func(m *memclient.Conn) error { return m.Invalidate(ctx, keys, c.md) })
 }
 
-func (c *mcConn) mdChunk(keys []string) error {
-	for _, k := range keys {
-		c.w.WriteString("md ")
-		c.w.WriteString(k)
-		c.w.WriteString(c.suffix)
-	}
-	c.w.WriteString("mn\r\n")
-	if err := c.w.Flush(); err != nil {
-		return fmt.Errorf("write %d invalidations: %w", len(keys), err)
-	}
-	var failure []byte
-	for {
-		line, err := c.readLine()
-		if err != nil {
-			return fmt.Errorf("read replies to %d invalidations: %w", len(keys), err)
-		}
-		switch {
-		case bytes.Equal(line, []byte("MN")):
-			if failure != nil {
-				return fmt.Errorf("invalidation refused: %s", failure)
-			}
-			return nil
-		case bytes.HasPrefix(line, []byte("HD")), bytes.HasPrefix(line, []byte("NF")):
-			// Success: marked/deleted, or already absent.
-		default:
-			if failure == nil {
-				failure = append([]byte(nil), line...)
-			}
-			if bytes.Equal(line, []byte("ERROR")) {
-				// memcached did not parse a command; it may not reach MN.
-				return fmt.Errorf("invalidation refused: %s", failure)
-			}
-		}
-	}
+func (c *mcConn) flushAll(ctx context.Context) error {
+	return c.do(ctx, func(m *memclient.Conn) error { return m.FlushAll(ctx) })
 }
 
-func (c *mcConn) readLine() ([]byte, error) {
-	line, err := c.r.ReadSlice('\n')
-	if err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(line, "\r\n"), nil
+func (c *mcConn) ping(ctx context.Context) error {
+	return c.do(ctx, func(m *memclient.Conn) error { return m.NoOp(ctx) })
 }
-
-func (c *mcConn) simple(ctx context.Context, cmd, want string) error {
-	return c.exchange(ctx, func() error {
-		c.w.WriteString(cmd)
-		if err := c.w.Flush(); err != nil {
-			return err
-		}
-		line, err := c.readLine()
-		if err != nil {
-			return err
-		}
-		if string(line) != want {
-			return fmt.Errorf("%q answered %q", cmd[:len(cmd)-2], line)
-		}
-		return nil
-	})
-}
-
-func (c *mcConn) flushAll(ctx context.Context) error { return c.simple(ctx, "flush_all\r\n", "OK") }
-
-func (c *mcConn) ping(ctx context.Context) error { return c.simple(ctx, "mn\r\n", "MN") }

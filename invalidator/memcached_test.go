@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachesync/cachesync/lease/memclient"
 	"github.com/cachesync/cachesync/lease/route"
 	"github.com/cachesync/cachesync/replication"
 	"github.com/cachesync/cachesync/test/cluster"
@@ -117,6 +118,43 @@ func TestRealMemcachedStaleMode(t *testing.T) {
 	}
 	if s := h.inv.Stats(); s.Invalidations != 7 || !s.ServersUp[0].Up || s.LastDelivered.IsZero() {
 		t.Errorf("stats %+v", s)
+	}
+}
+
+// A stale copy on a gutter server lives at most gutter_ttl (md I
+// T<min(stale_ttl, gutter_ttl)>), not stale_ttl: no gutter value outlives
+// gutter_ttl. The owner's copy keeps stale_ttl.
+func TestRealMemcachedGutterStaleTTL(t *testing.T) {
+	pool, gut := cluster.StartMemcached(t), cluster.StartMemcached(t)
+	cfg := testConfig()
+	cfg.Servers, cfg.Gutter = []string{pool.Addr()}, []string{gut.Addr()}
+	cfg.StaleTTL, cfg.GutterTTL = 30*time.Second, 3*time.Second
+	ctx := context.Background()
+	var conns []*memclient.Conn
+	for _, srv := range []*cluster.Memcached{pool, gut} {
+		c, err := memclient.Dial(ctx, srv.Addr(), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if err := c.Set(ctx, []string{"user:1"}, []byte("v"), 0); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	h := startReal(t, cfg)
+	h.tx(10, 11, insert("1", "ann"))
+	waitAck(t, h.ack, 11)
+	for i, limit := range []int64{30, 3} {
+		got, err := conns[i].MetaGet(ctx, []string{"user:1"}, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The owner's copy must keep more than gutter_ttl, or the bound on
+		// the gutter copy proves nothing.
+		if r := got[0]; !r.Stale || r.TTL < 1 || r.TTL > limit || (i == 0 && r.TTL <= 3) {
+			t.Errorf("server %d (limit %ds): %+v", i, limit, r)
+		}
 	}
 }
 

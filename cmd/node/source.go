@@ -96,6 +96,7 @@ func newSource(f config.Config, src config.Source, log *zap.Logger, reg promethe
 	icfg.Hash = f.Memcache.Hash
 	icfg.Mode = f.Memcache.Invalidate
 	icfg.StaleTTL = time.Duration(f.Memcache.StaleTTL)
+	icfg.GutterTTL = time.Duration(f.Memcache.GutterTTL)
 	icfg.BatchSize = f.Memcache.BatchSize
 	icfg.BatchDelay = time.Duration(f.Memcache.BatchDelay)
 	icfg.Acker = acker
