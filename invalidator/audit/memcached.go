@@ -1,14 +1,10 @@
 package audit
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
-	"io"
-	"net"
+	"context"
 	"time"
 
-	"github.com/cachesync/cachesync/lease/memproto"
+	"github.com/cachesync/cachesync/lease/memclient"
 )
 
 // state is what a key holds in memcached, as a reader would see it.
@@ -27,94 +23,38 @@ type fetched struct {
 
 // mcConn is one pipelined connection to one memcached server.
 type mcConn struct {
-	addr    string
-	c       net.Conn
-	r       *bufio.Reader
-	w       *bufio.Writer
-	timeout time.Duration
+	*memclient.Conn
 }
 
 func dialMC(addr string, timeout time.Duration) (*mcConn, error) {
-	c, err := net.DialTimeout("tcp", addr, timeout)
+	c, err := memclient.Dial(context.Background(), addr, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("dial memcached %s: %w", addr, err)
+		return nil, err
 	}
-	return &mcConn{addr: addr, c: c, r: bufio.NewReader(c), w: bufio.NewWriter(c), timeout: timeout}, nil
+	return &mcConn{c}, nil
 }
-
-func (m *mcConn) Close() error { return m.c.Close() }
 
 // fetch reads keys with one pipelined round trip of meta gets; every lease
-// won by accident is handed back (memproto.AppendHandBack) in a second round
-// trip, leaving the real filler's chance intact.
+// won by accident is handed back in a second round trip, leaving the real
+// filler's chance intact.
 func (m *mcConn) fetch(keys []string) ([]fetched, error) {
-	_ = m.c.SetDeadline(time.Now().Add(m.timeout))
-	for _, k := range keys {
-		fmt.Fprintf(m.w, "mg %s v c\r\n", k)
-	}
-	if err := m.w.Flush(); err != nil {
-		return nil, fmt.Errorf("memcached %s: write: %w", m.addr, err)
+	ctx := context.Background()
+	items, err := m.MetaGet(ctx, keys, "v c")
+	if err != nil {
+		return nil, err
 	}
 	out := make([]fetched, len(keys))
-	var wins [][]byte
-	for i, k := range keys {
-		line, err := m.line()
-		if err != nil {
-			return nil, err
-		}
-		r, ok := memproto.ParseMetaReply(line)
-		if !ok {
-			return nil, fmt.Errorf("memcached %s: mg %s: unexpected reply %q", m.addr, k, line)
-		}
-		if r.Code != "VA" {
-			continue // EN: a miss
-		}
-		data := make([]byte, r.Size+2)
-		if _, err := io.ReadFull(m.r, data); err != nil {
-			return nil, fmt.Errorf("memcached %s: mg %s: read value: %w", m.addr, k, err)
-		}
-		if r.Win {
-			wins = append(wins, memproto.AppendHandBack(nil, k, r.Cas))
-		}
+	for i, it := range items {
 		switch {
-		case r.Stale:
-			out[i] = fetched{state: stale, value: data[:r.Size]}
-		case r.Placeholder():
+		case it.Code != "VA":
+			// EN: a miss.
+		case it.Stale:
+			out[i] = fetched{state: stale, value: it.Value}
+		case it.Placeholder():
 			// A fill is in flight; nothing is served.
 		default:
-			out[i] = fetched{state: cached, value: data[:r.Size]}
+			out[i] = fetched{state: cached, value: it.Value}
 		}
 	}
-	return out, m.handBack(wins)
-}
-
-func (m *mcConn) handBack(reqs [][]byte) error {
-	if len(reqs) == 0 {
-		return nil
-	}
-	for _, r := range reqs {
-		m.w.Write(r)
-	}
-	if err := m.w.Flush(); err != nil {
-		return fmt.Errorf("memcached %s: hand back leases: %w", m.addr, err)
-	}
-	for range reqs {
-		line, err := m.line()
-		if err != nil {
-			return fmt.Errorf("hand back lease: %w", err)
-		}
-		// EX/NF: an invalidation or a fill came first, which clears the win too.
-		if r, ok := memproto.ParseMetaReply(line); !ok || (r.Code != "HD" && r.Code != "EX" && r.Code != "NF") {
-			return fmt.Errorf("memcached %s: hand back lease: unexpected reply %q", m.addr, line)
-		}
-	}
-	return nil
-}
-
-func (m *mcConn) line() ([]byte, error) {
-	line, err := m.r.ReadSlice('\n')
-	if err != nil {
-		return nil, fmt.Errorf("memcached %s: read reply: %w", m.addr, err)
-	}
-	return bytes.TrimRight(line, "\r\n"), nil
+	return out, m.HandBack(ctx, keys, items)
 }
