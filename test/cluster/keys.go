@@ -1,11 +1,12 @@
 package cluster
 
 import (
-	"bufio"
+	"context"
 	"fmt"
-	"net"
 	"strings"
 	"time"
+
+	"github.com/cachesync/cachesync/lease/memclient"
 )
 
 // KeyState is what memcached holds for a key, read without fetching data.
@@ -24,40 +25,64 @@ func (s KeyState) String() string {
 // Invalidated is true for a stale (md I) or missing (delete) key.
 func (s KeyState) Invalidated() bool { return s != KeyValid }
 
-// pipelineChunk bounds how many commands are in flight, so that neither
-// side's socket buffer fills while the other waits.
-const pipelineChunk = 1000
-
-// KeyClient is a plain-text memcached connection for suites that set keys
-// and then check which ones the sidecar invalidated; they talk to memcached
-// directly so that the only invalidator is the sidecar.
+// KeyClient is a memcached connection for suites that set keys and then
+// check which ones the sidecar invalidated; they talk to memcached directly
+// so that the only invalidator is the sidecar. After a failed call it dials
+// again on the next one.
 type KeyClient struct {
-	c net.Conn
-	r *bufio.Reader
-	w *bufio.Writer
+	addr string
+	c    *memclient.Conn
 }
+
+// keyTimeout bounds one call: a pipelined round over many keys.
+const keyTimeout = time.Minute
 
 // DialKeys connects to memcached at addr until the test ends.
 func DialKeys(t TB, addr string) *KeyClient {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial memcached %s: %v", addr, err)
+	m := &KeyClient{addr: addr}
+	if _, err := m.conn(); err != nil {
+		t.Fatalf("%v", err)
 	}
-	t.Cleanup(func() { c.Close() })
-	return &KeyClient{c: c, r: bufio.NewReaderSize(c, 64<<10), w: bufio.NewWriterSize(c, 64<<10)}
+	t.Cleanup(func() {
+		if m.c != nil {
+			m.c.Close()
+		}
+	})
+	return m
+}
+
+func (m *KeyClient) conn() (*memclient.Conn, error) {
+	if m.c == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, err := memclient.Dial(ctx, m.addr, keyTimeout)
+		if err != nil {
+			return nil, err
+		}
+		m.c = c
+	}
+	return m.c, nil
+}
+
+// do runs op on the connection, dropping it after a failure (a failed
+// memclient.Conn is closed).
+func (m *KeyClient) do(op func(*memclient.Conn) error) error {
+	c, err := m.conn()
+	if err != nil {
+		return err
+	}
+	if err := op(c); err != nil {
+		m.c = nil
+		return err
+	}
+	return nil
 }
 
 // SetAll stores a one-byte value under every key.
 func (m *KeyClient) SetAll(t TB, keys []string) {
 	t.Helper()
-	err := m.pipeline(keys, func(k string) string { return "set " + k + " 0 0 1\r\nx\r\n" },
-		func(k, line string) error {
-			if line != "STORED" {
-				return fmt.Errorf("set %s: %q", k, line)
-			}
-			return nil
-		})
+	err := m.do(func(c *memclient.Conn) error { return c.Set(context.Background(), keys, []byte("x"), 0) })
 	if err != nil {
 		t.Fatalf("memcached set: %v", err)
 	}
@@ -67,55 +92,28 @@ func (m *KeyClient) SetAll(t TB, keys []string) {
 // fetches no value, but on a stale item it does hand out the refill lease
 // (W); nothing in these tests refills, so that side effect is harmless.
 func (m *KeyClient) States(keys []string) ([]KeyState, error) {
-	out := make([]KeyState, 0, len(keys))
-	err := m.pipeline(keys, func(k string) string { return "mg " + k + "\r\n" },
-		func(k, line string) error {
-			f := strings.Fields(line)
-			switch {
-			case len(f) == 0:
-				return fmt.Errorf("mg %s: empty reply", k)
-			case f[0] == "EN":
-				out = append(out, KeyMissing)
-			case f[0] == "HD":
-				st := KeyValid
-				for _, flag := range f[1:] {
-					if flag == "X" {
-						st = KeyStale
-					}
-				}
-				out = append(out, st)
-			default:
-				return fmt.Errorf("mg %s: %q", k, line)
-			}
-			return nil
-		})
-	return out, err
-}
-
-func (m *KeyClient) pipeline(keys []string, req func(string) string, reply func(k, line string) error) error {
-	_ = m.c.SetDeadline(time.Now().Add(time.Minute))
-	defer m.c.SetDeadline(time.Time{})
-	for start := 0; start < len(keys); start += pipelineChunk {
-		chunk := keys[start:min(start+pipelineChunk, len(keys))]
-		for _, k := range chunk {
-			if _, err := m.w.WriteString(req(k)); err != nil {
-				return err
-			}
-		}
-		if err := m.w.Flush(); err != nil {
-			return err
-		}
-		for _, k := range chunk {
-			line, err := m.r.ReadString('\n')
-			if err != nil {
-				return fmt.Errorf("read reply for %s: %w", k, err)
-			}
-			if err := reply(k, strings.TrimRight(line, "\r\n")); err != nil {
-				return err
-			}
+	var items []memclient.Item
+	err := m.do(func(c *memclient.Conn) (err error) {
+		items, err = c.MetaGet(context.Background(), keys, "")
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]KeyState, len(keys))
+	for i, it := range items {
+		switch {
+		case it.Code == "EN":
+			out[i] = KeyMissing
+		case it.Code == "HD" && it.Stale:
+			out[i] = KeyStale
+		case it.Code == "HD":
+			out[i] = KeyValid
+		default:
+			return nil, fmt.Errorf("mg %s: %s", keys[i], it.Code)
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // AllInvalidated is a condition for Eventually: every key stale or gone.
