@@ -1,12 +1,9 @@
 package invalidator
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,40 +13,26 @@ import (
 	"github.com/cachesync/cachesync/test/cluster"
 )
 
-// mc is a raw memcached client for checking what the invalidator did.
+// mc is a memcached client for checking what the invalidator did.
 type mc struct {
-	t    *testing.T
-	conn net.Conn
-	r    *bufio.Reader
+	t *testing.T
+	c *memclient.Conn
 }
 
 func dialMC(t *testing.T, addr string) *mc {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	c, err := memclient.Dial(context.Background(), addr, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &mc{t: t, conn: c, r: bufio.NewReader(c)}
-}
-
-func (m *mc) cmd(req string) string {
-	m.t.Helper()
-	m.conn.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := m.conn.Write([]byte(req)); err != nil {
-		m.t.Fatal(err)
-	}
-	line, err := m.r.ReadString('\n')
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	return strings.TrimRight(line, "\r\n")
+	return &mc{t: t, c: c}
 }
 
 func (m *mc) set(key, val string) {
 	m.t.Helper()
-	if got := m.cmd(fmt.Sprintf("set %s 0 0 %d\r\n%s\r\n", key, len(val), val)); got != "STORED" {
-		m.t.Fatalf("set %s: %s", key, got)
+	if err := m.c.Set(context.Background(), []string{key}, []byte(val), 0); err != nil {
+		m.t.Fatal(err)
 	}
 }
 
@@ -57,23 +40,16 @@ func (m *mc) set(key, val string) {
 // first mg of a stale item takes its lease, so each key is read once.
 func (m *mc) state(key string) string {
 	m.t.Helper()
-	line := m.cmd("mg " + key + " v\r\n")
+	got, err := m.c.MetaGet(context.Background(), []string{key}, "v")
 	switch {
-	case line == "EN":
+	case err != nil:
+		m.t.Fatal(err)
+	case got[0].Code == "EN":
 		return "missing"
-	case strings.HasPrefix(line, "VA "):
-		if _, err := m.r.ReadString('\n'); err != nil {
-			m.t.Fatal(err)
-		}
-		for _, f := range strings.Fields(line)[2:] {
-			if f == "X" {
-				return "stale"
-			}
-		}
-		return "fresh"
+	case got[0].Stale:
+		return "stale"
 	}
-	m.t.Fatalf("mg %s: %s", key, line)
-	return ""
+	return "fresh"
 }
 
 // startReal runs an Invalidator against real memcached servers.
