@@ -4,5 +4,7 @@
 // (every region has confirmed the final LSN) and the consistency checker
 // (invalidator/audit). Each scenario must end with zero inconsistent keys;
 // the suite prints a table of operations, staleness p99/max and
-// inconsistencies per scenario.
+// inconsistencies per scenario. Two scenarios run on a region started for
+// them alone: north (three memcached servers and a gutter) and south (its
+// own primary and replica, for the failover onto the lagging replica).
 package faults

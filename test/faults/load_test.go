@@ -65,6 +65,7 @@ type sample struct {
 	key       string
 	version   int
 	committed time.Time
+	server    int // the port of the server it committed on
 }
 
 func startLoad(t *testing.T, w *world) *load {
@@ -92,7 +93,7 @@ func startLoad(t *testing.T, w *world) *load {
 	}
 	for i := 0; i < 2; i++ {
 		l.writersDone.Add(1)
-		go func() { defer l.writersDone.Done(); l.writer(ctx, w.pg.DSN("app")) }()
+		go func() { defer l.writersDone.Done(); l.writer(ctx, w.writeDSN()) }()
 	}
 	return l
 }
@@ -164,13 +165,13 @@ func (l *load) writer(ctx context.Context, dsn string) {
 		case <-tick.C:
 		}
 		id := 1 + rand.IntN(hotRows)
-		var v int
-		if err := db.QueryRow(ctx, "UPDATE items SET version = version + 1 WHERE id = $1 RETURNING version", id).Scan(&v); err != nil {
+		var v, server int
+		if err := db.QueryRow(ctx, "UPDATE items SET version = version + 1 WHERE id = $1 RETURNING version, inet_server_port()", id).Scan(&v, &server); err != nil {
 			l.writeErrs.Add(1)
 			continue
 		}
 		if n := l.writes.Add(1); n%sampleEvery == 0 {
-			s := sample{key: "item:" + strconv.Itoa(id), version: v, committed: time.Now()}
+			s := sample{key: "item:" + strconv.Itoa(id), version: v, committed: time.Now(), server: server}
 			for _, wt := range l.watchers {
 				if wt.group.has(s.key) {
 					wt.add(s)
@@ -239,12 +240,41 @@ type watcher struct {
 
 	mu      sync.Mutex
 	pending []sample
+	// lost, once set, says which writes the database lost (a failover):
+	// they are dropped, never watched, since no cache can ever show them.
+	lost    func(sample) bool
+	dropped int
 }
 
 func (wt *watcher) add(s sample) {
 	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	if wt.lost != nil && wt.lost(s) {
+		wt.dropped++
+		return
+	}
 	wt.pending = append(wt.pending, s)
-	wt.mu.Unlock()
+}
+
+// dropLost stops watching the writes lost says the database lost, pending
+// or still to be added, and returns how many were pending.
+func (l *load) dropLost(lost func(sample) bool) (dropped int) {
+	for _, wt := range l.watchers {
+		wt.mu.Lock()
+		wt.lost = lost
+		kept := wt.pending[:0]
+		for _, s := range wt.pending {
+			if lost(s) {
+				wt.dropped++
+				continue
+			}
+			kept = append(kept, s)
+		}
+		wt.pending = kept
+		dropped += wt.dropped
+		wt.mu.Unlock()
+	}
+	return dropped
 }
 
 func (wt *watcher) pendingCount() int {

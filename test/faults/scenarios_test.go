@@ -84,6 +84,7 @@ var scenarios = []scenario{
 		return "west and east proxies SIGKILLed mid-load (leases outstanding) and restarted"
 	}},
 	{name: "one-of-three-memcached-stopped-20s", prepare: func(t *testing.T, w *world) { w.useGutterRegion(t) }, inject: stopOneOfThree},
+	{name: "failover-to-lagging-replica", prepare: func(t *testing.T, w *world) { w.useFailoverWorld(t) }, inject: failoverToLaggingReplica},
 }
 
 func setApplyDelay(t *testing.T, w *world, d string) {

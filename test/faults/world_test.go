@@ -36,18 +36,14 @@ type world struct {
 	// split a region's watched keys (by region name; none: one group).
 	gutter *gutterRegion
 	groups map[string][]keyGroup
-	load   *load // the running scenario's
+	// failover is the failover scenario's own databases while it runs.
+	failover *failoverWorld
+	load     *load // the running scenario's
 }
 
 func newWorld(t *testing.T) *world {
 	w := &world{sidecarToMC: map[string]*cluster.TCPProxy{}}
-	w.pg = cluster.StartPostgres(t)
-	w.pg.CreateDB(t, "app")
-	for _, tbl := range []string{"items", "bulk"} {
-		w.pg.ExecDB(t, "app", fmt.Sprintf("CREATE TABLE %s (id int PRIMARY KEY, version int NOT NULL)", tbl))
-	}
-	w.pg.ExecDB(t, "app", "INSERT INTO items SELECT g, 0 FROM generate_series(1, $1::int) g", itemRows)
-	w.pg.ExecDB(t, "app", "INSERT INTO bulk SELECT g, 0 FROM generate_series(1, $1::int) g", bulkRows)
+	w.pg = startPrimary(t)
 	w.replica = w.pg.StartReplica(t)
 	w.replicaToPrimary = cluster.NewTCPProxy(t, w.pg.Addr())
 	w.replica.SetPrimaryAddr(t, w.replicaToPrimary.Addr())
@@ -74,14 +70,43 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+// startPrimary starts a primary with the suite's database and tables.
+func startPrimary(t *testing.T) *cluster.Postgres {
+	pg := cluster.StartPostgres(t)
+	pg.CreateDB(t, "app")
+	for _, tbl := range []string{"items", "bulk"} {
+		pg.ExecDB(t, "app", fmt.Sprintf("CREATE TABLE %s (id int PRIMARY KEY, version int NOT NULL)", tbl))
+	}
+	pg.ExecDB(t, "app", "INSERT INTO items SELECT g, 0 FROM generate_series(1, $1::int) g", itemRows)
+	pg.ExecDB(t, "app", "INSERT INTO bulk SELECT g, 0 FROM generate_series(1, $1::int) g", bulkRows)
+	return pg
+}
+
+// writeDSN is where the writers write: the suite's primary, or the
+// failover scenario's multi-host DSN, which follows the promotion.
+func (w *world) writeDSN() string {
+	if w.failover != nil {
+		return w.failover.dsn
+	}
+	return w.pg.DSN("app")
+}
+
 // quiesce waits until the replica has replayed everything written so far
 // and every region has confirmed it: every invalidation has been delivered.
+// After the failover scenario's promotion the primary is its promoted
+// replica, which has no replica of its own.
 func (w *world) quiesce(t *testing.T) {
 	t.Helper()
-	lsn := w.pg.InsertLSN(t, "app")
-	w.replica.WaitReplayed(t, "app", lsn, 90*time.Second)
+	primary, replicas := w.pg, []*cluster.Postgres{w.replica}
+	if w.failover != nil {
+		primary, replicas = w.failover.r, nil
+	}
+	lsn := primary.InsertLSN(t, "app")
+	for _, rep := range replicas {
+		rep.WaitReplayed(t, "app", lsn, 90*time.Second)
+	}
 	for _, r := range w.regions {
-		w.pg.WaitConfirmed(t, "app", r.Slot(), lsn, 90*time.Second)
+		primary.WaitConfirmed(t, "app", r.Slot(), lsn, 90*time.Second)
 	}
 }
 
