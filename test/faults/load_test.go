@@ -74,15 +74,23 @@ func startLoad(t *testing.T, w *world) *load {
 		fills: map[string]*atomic.Int64{}}
 	t.Cleanup(l.abort)
 	w.load = l
-	for _, r := range w.regions {
-		groups := w.groups[r.Spec.Name]
-		if len(groups) == 0 {
-			groups = []keyGroup{{name: r.Spec.Name}}
+	groupsOf := func(r *cluster.Region) []keyGroup {
+		if gs := w.groups[r.Spec.Name]; len(gs) > 0 {
+			return gs
 		}
+		return []keyGroup{{name: r.Spec.Name}}
+	}
+	// Every counter exists before the first reader runs: readers read fills.
+	for _, r := range w.regions {
+		for _, g := range groupsOf(r) {
+			l.fills[g.name] = new(atomic.Int64)
+		}
+	}
+	for _, r := range w.regions {
+		groups := groupsOf(r)
 		for _, g := range groups {
 			wt := &watcher{region: g.name, addr: r.ProxyAddr, group: g}
 			l.watchers = append(l.watchers, wt)
-			l.fills[g.name] = new(atomic.Int64)
 			l.watchersDone.Add(1)
 			go func() { defer l.watchersDone.Done(); wt.run(l.stopWatch) }()
 		}
