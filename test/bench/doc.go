@@ -1,4 +1,4 @@
-// Package bench holds the benchmarks of the sidecar (make bench):
+// Package bench holds the benchmarks of the sidecar and the proxy (make bench):
 //
 //   - BenchmarkDrain: for the same WAL backlog (one transaction of a million
 //     rows; many small transactions from pgbench -N), the time pg_recvlogical
@@ -13,6 +13,10 @@
 //     outside on marker rows, the walsender's unsent WAL, the replica's
 //     replay lag and the sidecar's CPU. BENCH_PPROF_DIR saves CPU profiles
 //     (live tail unthrottled, drains).
+//   - BenchmarkMemcaslap: memcaslap's throughput against memcached directly,
+//     through twemproxy and through `cachesync proxy` as shipped (also with
+//     --procs 0 and with classic_leases: false), in a palindromic order, with
+//     each process's CPU per op.
 //
 // Each drain reads its own slot, both created before the backlog is written.
 // The figures are printed and reported with b.ReportMetric; nothing here

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // drainTimeout bounds a drain that never ends (a broken sidecar); it is a
@@ -88,7 +89,7 @@ func sidecarDrain(b *testing.B, pg *cluster.Postgres, mc *cluster.Memcached, slo
 	b.Helper()
 	cluster.Binary(b) // built once per process: not part of the drain
 	t0 := time.Now()
-	sc := cluster.LaunchSidecar(b, cluster.SidecarConfig{
+	sc := fleet.LaunchSidecar(b, fleet.SidecarConfig{
 		Source: pg.DSN(db), Slot: slot, Publication: publication, Servers: []string{mc.Addr()},
 		Invalidate: "stale", StatusInterval: 50 * time.Millisecond, Tables: keys, PProf: true,
 	})

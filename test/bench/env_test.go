@@ -13,6 +13,7 @@ import (
 
 	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 const (
@@ -89,7 +90,7 @@ func peakRSS(pid int) (int64, error) {
 
 // e2eLag waits until the sidecar has end-to-end lag figures (heartbeats
 // timed from commit to invalidated) and returns them.
-func e2eLag(b *testing.B, sc *cluster.Sidecar) region.LagStats {
+func e2eLag(b *testing.B, sc *fleet.Sidecar) region.LagStats {
 	b.Helper()
 	var lag region.LagStats
 	cluster.Eventually(b, 30*time.Second, func() error {

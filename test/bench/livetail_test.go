@@ -20,6 +20,7 @@ import (
 
 	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // liveTailLoad is how long each load runs: long enough for a few hundred
@@ -82,7 +83,7 @@ func BenchmarkLiveTail(b *testing.B) {
 		runs = append(runs, r)
 
 		for _, gated := range []bool{false, true} {
-			cfg := cluster.SidecarConfig{
+			cfg := fleet.SidecarConfig{
 				Source: pg.DSN(db), Slot: "live", Publication: publication, Servers: []string{mc.Addr()},
 				Invalidate: "stale", Tables: tables, StatusInterval: 100 * time.Millisecond, PProf: true,
 			}
@@ -91,7 +92,7 @@ func BenchmarkLiveTail(b *testing.B) {
 			if gated {
 				cfg.Replica, name, rep = replica.DSN(db), "sidecar, gated on replica", replica
 			}
-			sc := cluster.StartSidecar(b, cfg)
+			sc := fleet.StartSidecar(b, cfg)
 			kc := cluster.DialKeys(b, mc.Addr())
 			profile := ""
 			if dir := os.Getenv("BENCH_PPROF_DIR"); dir != "" && load.rate == "" && !gated {

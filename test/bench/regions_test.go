@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cachesync/cachesync/region"
-	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // BenchmarkRegionsLag runs two regions under a steady pgbench load with the
@@ -24,8 +24,8 @@ import (
 func BenchmarkRegionsLag(b *testing.B) {
 	pg := startPrimary(b, 1)
 	replica := pg.StartReplica(b)
-	east := cluster.StartRegion(b, cluster.RegionSpec{Name: "east", Source: pg.DSN(db), ReadDSN: pg.DSN(db), Tables: keys})
-	west := cluster.StartRegion(b, cluster.RegionSpec{
+	east := fleet.StartRegion(b, fleet.RegionSpec{Name: "east", Source: pg.DSN(db), ReadDSN: pg.DSN(db), Tables: keys})
+	west := fleet.StartRegion(b, fleet.RegionSpec{
 		Name: "west", Source: pg.DSN(db), Replica: replica.DSN(db), ReadDSN: replica.DSN(db),
 		Join: []string{east.Sidecar.Config.ClusterBind}, Tables: keys,
 	})
@@ -48,7 +48,7 @@ func BenchmarkRegionsLag(b *testing.B) {
 
 	fmt.Fprintf(os.Stdout, "\nregions under pgbench -N -R 300 -T 10, replica without delay (heartbeats every 200ms):\n")
 	fmt.Fprintf(os.Stdout, "%-34s %10s %10s %8s\n", "", "p50", "p99", "samples")
-	for _, r := range []*cluster.Region{east, west} {
+	for _, r := range []*fleet.Region{east, west} {
 		lag := e2eLag(b, r.Sidecar)
 		p50, p99, n := lag.P50*1e3, lag.P99*1e3, lag.Samples
 		label := r.Spec.Name + " e2e (reads the primary)"

@@ -1,7 +1,7 @@
 package cluster
 
-// logTailLines is how much of a server's log a failed test shows.
-const logTailLines = 50
+// LogTailLines is how much of a server's log a failed test shows.
+const LogTailLines = 50
 
 // closeAtCleanup closes a server or process when the test ends, after
 // writing what logs returns (its log's tail) if the test failed; a failure

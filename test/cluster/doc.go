@@ -1,7 +1,11 @@
-// Package cluster starts real PostgreSQL, memcached and cachesync processes
+// Package cluster starts real PostgreSQL, memcached and other processes
 // for tests, on loopback only, and tears them down when the test ends. The
 // servers themselves are cmd/local's (shared with cachesync demo); this
 // package adds what a test needs around them.
+//
+// The libraries' own tests import it, so it imports no library of this
+// module and writes no cachesync config: running cachesync with a config is
+// test/fleet's, which marshals cmd/config's structs.
 //
 // Guarantees:
 //   - Every server or process started through this package is stopped and its
@@ -9,7 +13,7 @@
 //     SIGKILL if the test process itself dies (parent-death signal).
 //   - A Start* function returns only once the server answers on its port
 //     (PostgreSQL accepts a connection, a replica reports pg_is_in_recovery,
-//     memcached answers "version", a sidecar or proxy answers /readyz).
+//     memcached answers "version").
 //     Readiness is polled, never slept for.
 //   - PostgreSQL runs from /usr/lib/postgresql/15/bin as the postgres user when
 //     the test runs as root (PostgreSQL refuses root), as the current user

@@ -36,7 +36,7 @@ func StartMemcached(t TB, opts ...MCOption) *Memcached {
 		t.Fatalf("%v", err)
 	}
 	closeAtCleanup(t, fmt.Sprintf("memcached %s output", lm.Addr()),
-		func() string { return lm.LogTail(logTailLines) }, lm.Close)
+		func() string { return lm.LogTail(LogTailLines) }, lm.Close)
 	return &Memcached{lm}
 }
 

@@ -67,7 +67,7 @@ func (p *Postgres) Promote(t TB) {
 
 func atCleanup(t TB, lp *local.Postgres) *Postgres {
 	closeAtCleanup(t, fmt.Sprintf("%s (port %d) log tail", lp.Name(), lp.Port()),
-		func() string { return lp.LogTail(logTailLines) }, lp.Close)
+		func() string { return lp.LogTail(LogTailLines) }, lp.Close)
 	return &Postgres{lp}
 }
 

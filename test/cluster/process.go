@@ -1,9 +1,7 @@
 package cluster
 
 import (
-	"context"
 	"fmt"
-	"time"
 
 	"github.com/cachesync/cachesync/cmd/local"
 )
@@ -25,13 +23,4 @@ func StartProcess(t TB, name string, bin string, args ...string) *Process {
 	p := &Process{lp}
 	closeAtCleanup(t, fmt.Sprintf("%s (pid %d) output", name, lp.Pid()), lp.Logs, lp.Close)
 	return p
-}
-
-// waitReady polls probe until it returns nil, and fails the test early, with
-// the end of the output, when the process exits; kind names it in errors.
-func (p *Process) waitReady(t TB, timeout time.Duration, kind string, probe func() error) {
-	t.Helper()
-	if err := p.WaitReady(context.Background(), timeout, kind, probe); err != nil {
-		t.Fatalf("%v", err)
-	}
 }

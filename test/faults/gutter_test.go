@@ -11,6 +11,7 @@ import (
 
 	"github.com/cachesync/cachesync/lease/route"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 const (
@@ -23,7 +24,7 @@ const (
 // the primary (no replica gate, as east) and a proxy routing a server's keys
 // to the gutter while that server is out.
 type gutterRegion struct {
-	*cluster.Region
+	*fleet.Region
 	pool   []*cluster.Memcached
 	gutter *cluster.Memcached
 	router *route.Router
@@ -51,16 +52,16 @@ func startGutterRegion(t *testing.T, w *world) *gutterRegion {
 		w.pg.WaitSlotInactive(t, "app", "cachesync_"+name, 30*time.Second)
 		w.pg.ExecDB(t, "app", "SELECT pg_drop_replication_slot($1)", "cachesync_"+name)
 	})
-	spec := cluster.RegionSpec{Name: name, Source: w.pg.DSN("app"), ReadDSN: w.pg.DSN("app"), Tables: tables,
+	spec := fleet.RegionSpec{Name: name, Source: w.pg.DSN("app"), ReadDSN: w.pg.DSN("app"), Tables: tables,
 		Values: values, Consistency: monitorConfig, Join: []string{w.east.Sidecar.Config.ClusterBind}}
-	sc := cluster.StartSidecar(t, cluster.SidecarConfig{
+	sc := fleet.StartSidecar(t, fleet.SidecarConfig{
 		Region: name, Node: name + "-1", Source: spec.Source, Servers: addrs, Gutter: gutter,
 		StatusInterval: 100 * time.Millisecond, HeartbeatInterval: 200 * time.Millisecond,
 		Join: spec.Join, Tables: tables, Values: values, Consistency: monitorConfig,
 	})
-	g.Region = &cluster.Region{Spec: spec, MC: g.pool[0], Sidecar: sc,
+	g.Region = &fleet.Region{Spec: spec, MC: g.pool[0], Sidecar: sc,
 		ProxyAddr: fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t)), ProxyHTTP: fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t))}
-	g.Proxy = cluster.StartProxy(t, name+"-proxy", g.ProxyAddr, g.ProxyHTTP, strings.Join(addrs, ","),
+	g.Proxy = fleet.StartProxy(t, name+"-proxy", g.ProxyAddr, g.ProxyHTTP, strings.Join(addrs, ","),
 		"--gutter", gutter[0], "--region", name, "--node", name+"-1", "--join", sc.Config.ClusterBind)
 	return g
 }
@@ -70,7 +71,7 @@ func startGutterRegion(t *testing.T, w *world) *gutterRegion {
 func (w *world) useGutterRegion(t *testing.T) {
 	g := startGutterRegion(t, w)
 	saved := w.regions
-	w.regions, w.gutter = []*cluster.Region{g.Region}, g
+	w.regions, w.gutter = []*fleet.Region{g.Region}, g
 	w.groups = map[string][]keyGroup{g.Spec.Name: {
 		{name: "live", keep: func(k string) bool { return g.router.Owner(k) != stoppedServer }},
 		{name: "stopped", keep: func(k string) bool { return g.router.Owner(k) == stoppedServer }},
@@ -80,7 +81,7 @@ func (w *world) useGutterRegion(t *testing.T) {
 
 // pools are the server sets of region r the checker reads: its pool, and
 // its gutter, which the sidecar invalidates too.
-func (w *world) pools(r *cluster.Region) [][]string {
+func (w *world) pools(r *fleet.Region) [][]string {
 	g := w.gutter
 	if g == nil || g.Region != r {
 		return [][]string{{r.MC.Addr()}}

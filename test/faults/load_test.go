@@ -16,6 +16,7 @@ import (
 	"github.com/cachesync/cachesync/lease"
 	"github.com/cachesync/cachesync/replication"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 const (
@@ -191,7 +192,7 @@ func (l *load) writer(ctx context.Context, dsn string) {
 
 // reader reads hot rows through the region's proxy with leases, filling
 // from the region's database.
-func (l *load) reader(ctx context.Context, r *cluster.Region, groups []keyGroup) {
+func (l *load) reader(ctx context.Context, r *fleet.Region, groups []keyGroup) {
 	client, err := lease.NewClient(r.ProxyAddr)
 	if err != nil {
 		panic(err) // only an empty address fails

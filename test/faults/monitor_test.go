@@ -7,6 +7,7 @@ import (
 
 	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // values says what the readers cache per row, for the checker and for the
@@ -15,7 +16,7 @@ var values = map[string]string{"public.items": "{id}|{version}", "public.bulk": 
 
 // monitorConfig samples every invalidated key: the suite's write rate is
 // low enough, and every check is a chance to catch a wrong value.
-var monitorConfig = &cluster.ConsistencyConfig{Sample: 1, After: 2 * time.Second, MaxPerSecond: 1000}
+var monitorConfig = &fleet.ConsistencyConfig{Sample: 1, After: 2 * time.Second, MaxPerSecond: 1000}
 
 // monitorCounts is a region's consistency monitor's counters at one moment.
 type monitorCounts struct{ checked, inconsistent uint64 }

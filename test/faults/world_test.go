@@ -11,6 +11,7 @@ import (
 
 	"github.com/cachesync/cachesync/invalidator/audit"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 const (
@@ -26,11 +27,11 @@ var tables = map[string][]string{"public.items": {"item:{id}"}, "public.bulk": {
 // TCPProxies, and each sidecar reaches its memcached through one.
 type world struct {
 	pg, replica      *cluster.Postgres
-	east, west       *cluster.Region
+	east, west       *fleet.Region
 	westToPrimary    *cluster.TCPProxy // west sidecar -> primary
 	replicaToPrimary *cluster.TCPProxy // replica's WAL stream
 	sidecarToMC      map[string]*cluster.TCPProxy
-	regions          []*cluster.Region
+	regions          []*fleet.Region
 	suite            *testing.T // owns processes restarted by scenarios
 	// gutter is the gutter region while its scenario runs, and groups
 	// split a region's watched keys (by region name; none: one group).
@@ -57,16 +58,16 @@ func newWorld(t *testing.T) *world {
 			return x.Addr()
 		}
 	}
-	w.east = cluster.StartRegion(t, cluster.RegionSpec{
+	w.east = fleet.StartRegion(t, fleet.RegionSpec{
 		Name: "east", Source: w.pg.DSN("app"), ReadDSN: w.pg.DSN("app"),
 		SidecarMemcached: viaProxy("east"), Tables: tables, Values: values, Consistency: monitorConfig,
 	})
-	w.west = cluster.StartRegion(t, cluster.RegionSpec{
+	w.west = fleet.StartRegion(t, fleet.RegionSpec{
 		Name: "west", Source: westSource, Replica: w.replica.DSN("app"), ReadDSN: w.replica.DSN("app"),
 		SidecarMemcached: viaProxy("west"), Tables: tables, Values: values, Consistency: monitorConfig,
 		Join: []string{w.east.Sidecar.Config.ClusterBind},
 	})
-	w.regions = []*cluster.Region{w.east, w.west}
+	w.regions = []*fleet.Region{w.east, w.west}
 	return w
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // runSidecar runs the binary on a config text and returns its exit code and
@@ -137,7 +138,7 @@ func TestCatalogProblemsExitNamingTheTable(t *testing.T) {
 
 	// After the fix the same config starts.
 	pg.ExecDB(t, db, "ALTER TABLE public.users REPLICA IDENTITY FULL")
-	cfg := cluster.SidecarConfig{Source: src, Slot: "cachesync_fixed", Servers: []string{mc.Addr()},
+	cfg := fleet.SidecarConfig{Source: src, Slot: "cachesync_fixed", Servers: []string{mc.Addr()},
 		Tables: map[string][]string{"public.users": {"user:{id}", "user_by_name:{name}"}}}
-	cluster.StartSidecar(t, cfg)
+	fleet.StartSidecar(t, cfg)
 }

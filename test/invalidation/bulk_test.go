@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 const (
@@ -19,7 +20,7 @@ func TestBulkUpdate(t *testing.T) {
 	e := newEnv(t, cluster.WithMemoryMB(512))
 	e.exec(t, `CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL)`)
 	e.exec(t, "INSERT INTO items SELECT g, 0 FROM generate_series(1, $1::int) g", bulkRows+bulkExtras)
-	cluster.StartSidecar(t, e.sidecar("delete", map[string][]string{"public.items": {"item:{id}"}}))
+	fleet.StartSidecar(t, e.sidecar("delete", map[string][]string{"public.items": {"item:{id}"}}))
 
 	mc := cluster.DialKeys(t, e.mc.Addr())
 	touched := cluster.KeyRange("item:", 1, bulkRows)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // TestConsistencyMonitorFindsWrongValues runs the shipped sidecar with its
@@ -26,8 +27,8 @@ func TestConsistencyMonitorFindsWrongValues(t *testing.T) {
 	users, tags := cluster.KeyRange("user:", 1, 20), cluster.KeyRange("tag:", 1, 5)
 	cfg := e.sidecar("stale", map[string][]string{"public.users": {"user:{id}"}, "public.tags": {"tag:{id}"}})
 	cfg.Values = map[string]string{"public.users": "{id}|{name}"}
-	cfg.Consistency = &cluster.ConsistencyConfig{Sample: 1, After: 2 * time.Second}
-	sc := cluster.StartSidecar(t, cfg)
+	cfg.Consistency = &fleet.ConsistencyConfig{Sample: 1, After: 2 * time.Second}
+	sc := fleet.StartSidecar(t, cfg)
 	// Cached once the sidecar streams: its new slot's flush came before.
 	set := func(key, value string) { mcSet(t, e.mc.Addr(), key, value) }
 	for i, k := range users {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 const (
@@ -49,7 +50,7 @@ func TestSIGKILLMidBacklog(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("kill points seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, seed))
-	sc := cluster.LaunchSidecar(t, e.sidecar("delete", map[string][]string{"public.items": {"item:{id}"}}))
+	sc := fleet.LaunchSidecar(t, e.sidecar("delete", map[string][]string{"public.items": {"item:{id}"}}))
 	for k := 1; k <= crashKills; k++ {
 		// A kill point somewhere in the k-th quarter of the backlog.
 		target := (k*crashTxns)/(crashKills+1) + rng.IntN(crashTxns/(2*(crashKills+1))) - crashTxns/(4*(crashKills+1))

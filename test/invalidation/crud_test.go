@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // TestRowChangesInvalidateExactlyTheirKeys runs in stale mode (the default):
@@ -16,7 +17,7 @@ func TestRowChangesInvalidateExactlyTheirKeys(t *testing.T) {
 		CREATE TABLE audit (id int PRIMARY KEY, note text);
 		INSERT INTO users VALUES (1, 'alice', 'a@x'), (2, 'bob', 'b@x'), (3, 'carol', 'c@x')`)
 	cfg := e.sidecar("stale", map[string][]string{"public.users": {"user:{id}", "user_by_name:{name}"}})
-	cluster.StartSidecar(t, cfg)
+	fleet.StartSidecar(t, cfg)
 	mc := cluster.DialKeys(t, e.mc.Addr())
 
 	steps := []struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cachesync/cachesync/replication"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 const (
@@ -32,11 +33,11 @@ func newEnv(t *testing.T, mcOpts ...cluster.MCOption) *env {
 
 // sidecar is the config every test starts from: a short status interval so
 // that the slot's confirmed LSN follows deliveries closely.
-func (e *env) sidecar(mode string, tables map[string][]string, servers ...string) cluster.SidecarConfig {
+func (e *env) sidecar(mode string, tables map[string][]string, servers ...string) fleet.SidecarConfig {
 	if len(servers) == 0 {
 		servers = []string{e.mc.Addr()}
 	}
-	return cluster.SidecarConfig{
+	return fleet.SidecarConfig{
 		Source:            e.pg.DSN(db),
 		Slot:              slot,
 		Publication:       publication,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // TestFailoverToLaggingReplica is issue 10's failover: the source is a
@@ -29,7 +30,7 @@ func TestFailoverToLaggingReplica(t *testing.T) {
 	kc := cluster.DialKeys(t, mc.Addr())
 	keys := cluster.KeyRange("item:", 1, rows)
 
-	cfg := cluster.SidecarConfig{
+	cfg := fleet.SidecarConfig{
 		Source:         fmt.Sprintf("postgres://postgres@%s,%s/%s?sslmode=disable&target_session_attrs=read-write", p.Addr(), r.Addr(), db),
 		Slot:           slot,
 		Servers:        []string{toMC.Addr()},
@@ -37,7 +38,7 @@ func TestFailoverToLaggingReplica(t *testing.T) {
 		StatusInterval: 100 * time.Millisecond,
 		Tables:         map[string][]string{"public.items": {"item:{id}"}},
 	}
-	sc := cluster.StartSidecar(t, cfg)
+	sc := fleet.StartSidecar(t, cfg)
 
 	// R stops receiving WAL: it will be promoted behind P.
 	r.SetPrimaryAddr(t, fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t)))
@@ -117,7 +118,7 @@ func TestKilledDuringNewSlotFlush(t *testing.T) {
 	keys := cluster.KeyRange("item:", 1, 50)
 	kc.SetAll(t, keys) // stale: made before the slot, so only a flush removes them
 	toMC.Cut()
-	sc := cluster.LaunchSidecar(t, e.sidecar("delete", map[string][]string{"public.items": {"item:{id}"}}, toMC.Addr()))
+	sc := fleet.LaunchSidecar(t, e.sidecar("delete", map[string][]string{"public.items": {"item:{id}"}}, toMC.Addr()))
 	cluster.Eventually(t, time.Minute, func() error {
 		n := e.pg.QueryString(t, db, "SELECT count(*)::text FROM pg_replication_slots WHERE slot_name IN ($1, $2)", slot, slot+"_flushing")
 		if n != "2" {

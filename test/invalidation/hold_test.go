@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // TestRenamedColumnHoldsCalmly renames a key template's column. The
@@ -25,10 +26,10 @@ func TestRenamedColumnHoldsCalmly(t *testing.T) {
 	toPG := cluster.NewTCPProxy(t, e.pg.Addr())
 	cfg := e.sidecar("delete", map[string][]string{"public.users": {"user:{id}", "user_by_name:{name}"}})
 	cfg.Source = fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", toPG.Addr(), db)
-	sc := cluster.StartSidecar(t, cfg)
+	sc := fleet.StartSidecar(t, cfg)
 	other := e.sidecar("delete", map[string][]string{"public.users": {"other:{id}"}})
 	other.Region, other.Slot = "other", "cachesync_other"
-	oc := cluster.StartSidecar(t, other)
+	oc := fleet.StartSidecar(t, other)
 	kc := cluster.DialKeys(t, e.mc.Addr())
 
 	e.exec(t, "ALTER TABLE users RENAME COLUMN name TO full_name")
@@ -74,7 +75,7 @@ func TestRenamedColumnHoldsCalmly(t *testing.T) {
 	sc.Kill()
 	fixed := sc.Config
 	fixed.Tables = map[string][]string{"public.users": {"user:{id}", "user_by_name:{full_name}"}}
-	sc = cluster.LaunchSidecar(t, fixed)
+	sc = fleet.LaunchSidecar(t, fixed)
 	sc.WaitReady(t, time.Minute)
 	e.exec(t, "UPDATE users SET full_name = 'renamed3' WHERE id = 3")
 	e.waitConfirmed(t, e.insertLSN(t), time.Minute)
@@ -93,7 +94,7 @@ func TestWeakenedIdentitySkip(t *testing.T) {
 	e.exec(t, "CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL)")
 	e.exec(t, "ALTER TABLE accounts REPLICA IDENTITY FULL")
 	e.exec(t, "INSERT INTO accounts SELECT g, 'a' || g FROM generate_series(1, 20) g")
-	sc := cluster.StartSidecar(t, e.sidecar("delete", map[string][]string{"public.accounts": {"acct:{id}", "acct_by_email:{email}"}}))
+	sc := fleet.StartSidecar(t, e.sidecar("delete", map[string][]string{"public.accounts": {"acct:{id}", "acct_by_email:{email}"}}))
 	kc := cluster.DialKeys(t, e.mc.Addr())
 
 	e.exec(t, "ALTER TABLE accounts REPLICA IDENTITY DEFAULT")
@@ -134,7 +135,7 @@ func TestWeakenedIdentitySkip(t *testing.T) {
 
 // requireHeld checks that readyz says the sidecar holds a change of table
 // (column col) and gives both ways out.
-func requireHeld(sc *cluster.Sidecar, table, col string) error {
+func requireHeld(sc *fleet.Sidecar, table, col string) error {
 	err := sc.Ready()
 	if err == nil {
 		return fmt.Errorf("readyz 200 while a change is held")

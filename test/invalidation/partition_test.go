@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // TestMemcachedUnreachableLosesNothing cuts the sidecar off memcached (a TCP
@@ -17,7 +18,7 @@ func TestMemcachedUnreachableLosesNothing(t *testing.T) {
 	e.exec(t, `CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL)`)
 	e.exec(t, "INSERT INTO items SELECT g, 0 FROM generate_series(1, $1::int) g", rows)
 	proxy := cluster.NewTCPProxy(t, e.mc.Addr())
-	sc := cluster.StartSidecar(t, e.sidecar("stale", map[string][]string{"public.items": {"item:{id}"}}, proxy.Addr()))
+	sc := fleet.StartSidecar(t, e.sidecar("stale", map[string][]string{"public.items": {"item:{id}"}}, proxy.Addr()))
 
 	mc := cluster.DialKeys(t, e.mc.Addr())
 	keys := cluster.KeyRange("item:", 1, rows)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // canary is a key no rule owns: it goes only when the region is flushed.
@@ -37,7 +38,7 @@ func findLog(logs, level, msg string, also ...string) (string, error) {
 }
 
 // waitLog waits for such a line.
-func waitLog(t *testing.T, sc *cluster.Sidecar, level, msg string, also ...string) string {
+func waitLog(t *testing.T, sc *fleet.Sidecar, level, msg string, also ...string) string {
 	t.Helper()
 	var line string
 	cluster.Eventually(t, 30*time.Second, func() error {
@@ -60,7 +61,7 @@ func countLogs(logs, level, msg string) int {
 }
 
 // metric reads one sample of the sidecar's /metrics.
-func metric(sc *cluster.Sidecar, name string) (string, error) {
+func metric(sc *fleet.Sidecar, name string) (string, error) {
 	body, code, err := cluster.HTTPGet("http://" + sc.Config.HTTPListen + "/metrics")
 	if err != nil || code != 200 {
 		return "", fmt.Errorf("metrics: %d %v", code, err)
@@ -104,7 +105,7 @@ func TestPartitionedTableViaRoot(t *testing.T) {
 	e := newEnv(t)
 	e.exec(t, eventsDDL)
 	e.exec(t, `INSERT INTO events VALUES (1, '2024-03-01', 'a'), (2, '2025-03-01', 'b')`)
-	sc := cluster.StartSidecar(t, e.sidecar("stale", eventKeys))
+	sc := fleet.StartSidecar(t, e.sidecar("stale", eventKeys))
 	if v := e.pg.QueryString(t, db, `SELECT pubviaroot::text FROM pg_publication WHERE pubname = $1`, publication); v != "true" {
 		t.Fatalf("publication created with pubviaroot = %s", v)
 	}
@@ -205,7 +206,7 @@ func TestExistingPublicationWithoutViaRoot(t *testing.T) {
 	mc.SetAll(t, []string{canary, "event:1", "event_by_name:a"})
 	// In the slot's WAL, under the partition's name.
 	e.exec(t, `UPDATE events SET name = 'a2' WHERE id = 1`)
-	sc := cluster.StartSidecar(t, e.sidecar("stale", eventKeys))
+	sc := fleet.StartSidecar(t, e.sidecar("stale", eventKeys))
 	waitLog(t, sc, "error", "flushing every memcached server", "switched to publish_via_partition_root = true")
 	e.waitFlushed(t, mc)
 	if v := e.pg.QueryString(t, db, `SELECT pubviaroot::text FROM pg_publication WHERE pubname = $1`, publication); v != "true" {
@@ -229,7 +230,7 @@ func TestRecreatedTableReaddedAndFlushed(t *testing.T) {
 	e := newEnv(t)
 	e.exec(t, `CREATE TABLE items (id int PRIMARY KEY, v int)`)
 	items := map[string][]string{"public.items": {"item:{id}"}}
-	sc := cluster.StartSidecar(t, e.sidecar("stale", items))
+	sc := fleet.StartSidecar(t, e.sidecar("stale", items))
 	mc := cluster.DialKeys(t, e.mc.Addr())
 	mc.SetAll(t, []string{canary, "item:1"})
 	e.exec(t, `DROP TABLE items`)
@@ -272,7 +273,7 @@ func TestRecreatedTableReaddedAndFlushed(t *testing.T) {
 func TestKeyColumnTypeChange(t *testing.T) {
 	e := newEnv(t)
 	e.exec(t, `CREATE TABLE ua (id int PRIMARY KEY, v int); INSERT INTO ua VALUES (27, 0)`)
-	sc := cluster.StartSidecar(t, e.sidecar("stale", map[string][]string{"public.ua": {"ua:{id}"}}))
+	sc := fleet.StartSidecar(t, e.sidecar("stale", map[string][]string{"public.ua": {"ua:{id}"}}))
 	mc := cluster.DialKeys(t, e.mc.Addr())
 	mc.SetAll(t, []string{"ua:27", "ua:27.0"})
 	e.exec(t, `UPDATE ua SET v = 1`)
@@ -304,7 +305,7 @@ func TestQuotedNameAndPartitionByOwnName(t *testing.T) {
 		CREATE TABLE logs (id int, day date, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
 		CREATE TABLE logs_2024 PARTITION OF logs FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 		CREATE TABLE logs_2025 PARTITION OF logs FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`)
-	sc := cluster.StartSidecar(t, e.sidecar("stale", map[string][]string{
+	sc := fleet.StartSidecar(t, e.sidecar("stale", map[string][]string{
 		`public."my-table"`: {"my:{id}"},
 		"public.logs_2024":  {"log:{id}"},
 	}))

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // pythonClients are the memcached clients of Debian's python3-pymemcache,
@@ -24,12 +26,12 @@ import (
 var pythonClients = []string{"pymemcache", "pylibmc", "django-pymemcache", "django-pylibmc"}
 
 // startConfiguredProxy runs the shipped proxy from a config file whose
-// proxy section adds proxyKeys (YAML lines) to its listen address, in front
-// of mc, and returns the address it serves on.
-func startConfiguredProxy(t *testing.T, mc *cluster.Memcached, proxyKeys string) string {
+// proxy section is the schema's defaults changed by set (nil: none), in
+// front of mc, and returns the address it serves on.
+func startConfiguredProxy(t *testing.T, mc *cluster.Memcached, set func(*config.Proxy)) string {
 	t.Helper()
 	listen := fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t))
-	path := cluster.WriteProxyConfig(t, listen, fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t)), []string{mc.Addr()}, proxyKeys)
+	path := fleet.WriteProxyConfig(t, listen, fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t)), []string{mc.Addr()}, set)
 	p := cluster.StartProcess(t, "proxy", cluster.Binary(t), "proxy", "--config", path)
 	cluster.Eventually(t, 30*time.Second, func() error {
 		if p.Exited() {
@@ -39,6 +41,10 @@ func startConfiguredProxy(t *testing.T, mc *cluster.Memcached, proxyKeys string)
 	})
 	return listen
 }
+
+// hotMissWait1s lets a reader of an invalidated key wait up to a second for
+// the winner's fill.
+func hotMissWait1s(p *config.Proxy) { p.HotMissWait = config.Duration(time.Second) }
 
 // runClient runs testdata/clients.py: client against cacheAddr, with the
 // sidecar's invalidations sent to mcAddr, and decodes its JSON result.
@@ -68,7 +74,7 @@ func TestPythonClientsOrdinaryUseUnchanged(t *testing.T) {
 	for _, client := range pythonClients {
 		t.Run(client, func(t *testing.T) {
 			direct, behind := cluster.StartMemcached(t), cluster.StartMemcached(t)
-			px := startConfiguredProxy(t, behind, "")
+			px := startConfiguredProxy(t, behind, nil)
 			var want, got map[string]any
 			runClient(t, client, "ordinary", direct.Addr(), direct.Addr(), &want)
 			runClient(t, client, "ordinary", px, behind.Addr(), &got)
@@ -95,7 +101,7 @@ func TestPythonClientsStaleSetRefused(t *testing.T) {
 		t.Run(client, func(t *testing.T) {
 			mc := cluster.StartMemcached(t)
 			var r staleSetResult
-			runClient(t, client, "staleset", startConfiguredProxy(t, mc, ""), mc.Addr(), &r)
+			runClient(t, client, "staleset", startConfiguredProxy(t, mc, nil), mc.Addr(), &r)
 			// pymemcache and pylibmc report NOT_STORED as False and leave
 			// memcached holding v1, stale (X). Django's set returns None
 			// whatever happened, and deletes the key when the set fails.
@@ -105,7 +111,7 @@ func TestPythonClientsStaleSetRefused(t *testing.T) {
 				t.Fatalf("through the proxy: %+v, want a miss, the set refused (memcached holding v1 stale, or nothing after Django's delete), a miss after", r)
 			}
 			off := cluster.StartMemcached(t)
-			runClient(t, client, "staleset", startConfiguredProxy(t, off, "  classic_leases: false\n"), off.Addr(), &r)
+			runClient(t, client, "staleset", startConfiguredProxy(t, off, func(p *config.Proxy) { p.ClassicLeases = false }), off.Addr(), &r)
 			if r.Memcached != "v2" {
 				t.Fatalf("classic_leases off: %+v, want the stale set stored fresh (v2), the bug the leases fix", r)
 			}
@@ -130,7 +136,7 @@ func TestPythonClientsHerdOneDatabaseRead(t *testing.T) {
 			mc := cluster.StartMemcached(t)
 			// 200 Python threads on a shared 2-core machine: the fill must
 			// arrive within hot_miss_wait, so give it a second.
-			px := startConfiguredProxy(t, mc, "  hot_miss_wait: 1s\n")
+			px := startConfiguredProxy(t, mc, hotMissWait1s)
 			var r herdResult
 			runClient(t, client, "herd", px, mc.Addr(), &r)
 			if len(r.Rounds) != 3 {
@@ -149,7 +155,7 @@ func TestPythonClientsHerdOneDatabaseRead(t *testing.T) {
 // database read per invalidation.
 func TestGomemcacheStaleSetAndHerd(t *testing.T) {
 	mc := cluster.StartMemcached(t)
-	px := startConfiguredProxy(t, mc, "  hot_miss_wait: 1s\n")
+	px := startConfiguredProxy(t, mc, hotMissWait1s)
 	client := memcache.New(px)
 	client.Timeout = 5 * time.Second
 	client.MaxIdleConns = 256

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 var (
@@ -22,7 +23,7 @@ func startProxy(t *testing.T, mc *cluster.Memcached, args ...string) (*cluster.P
 	t.Helper()
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t))
 	listen := fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(t))
-	return cluster.StartProxy(t, "proxy", listen, httpAddr, mc.Addr(), args...), httpAddr
+	return fleet.StartProxy(t, "proxy", listen, httpAddr, mc.Addr(), args...), httpAddr
 }
 
 // scrape polls the proxy's /metrics until re matches it, and returns the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // TestSidecarFailover runs two sidecars for one region: one holds the slot,
@@ -24,14 +25,14 @@ func TestSidecarFailover(t *testing.T) {
 	pg.ExecDB(t, "app", "INSERT INTO items SELECT g, 0 FROM generate_series(1, $1::int) g", rows)
 	mc := cluster.StartMemcached(t)
 
-	cfg := cluster.SidecarConfig{
+	cfg := fleet.SidecarConfig{
 		Region: "west", Source: pg.DSN("app"), Servers: []string{mc.Addr()}, Invalidate: "delete",
 		StatusInterval: 100 * time.Millisecond, Tables: map[string][]string{"public.items": {"item:{id}"}},
 	}
 	cfg.Node = "west-1"
-	a := cluster.StartSidecar(t, cfg)
+	a := fleet.StartSidecar(t, cfg)
 	cfg.Node, cfg.Join = "west-2", []string{a.Config.ClusterBind}
-	b := cluster.LaunchSidecar(t, cfg)
+	b := fleet.LaunchSidecar(t, cfg)
 	cluster.Eventually(t, 30*time.Second, func() error {
 		st, err := b.Status()
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/cachesync/cachesync/lease"
 	"github.com/cachesync/cachesync/test/browser"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 const (
@@ -43,7 +44,7 @@ func TestTwoRegions(t *testing.T) {
 	join := []string{east.Sidecar.Config.ClusterBind}
 	west := startRegion(t, "west", pg.DSN("app"), replica.DSN("app"), replica.DSN("app"), join)
 	nogate := startRegion(t, "westnogate", pg.DSN("app"), "", replica.DSN("app"), join)
-	regions := []*cluster.Region{east, west, nogate}
+	regions := []*fleet.Region{east, west, nogate}
 
 	t.Run("gate", func(t *testing.T) {
 		ops := runWorkload(t, pg, regions, 600)
@@ -213,7 +214,7 @@ func (w *workload) stop() {
 // the primary while three readers per region read through their proxy with
 // the lease client, filling from the region's database. It returns once the
 // writes are done; the readers run until stop.
-func runWorkload(t *testing.T, pg *cluster.Postgres, regions []*cluster.Region, updates int) *workload {
+func runWorkload(t *testing.T, pg *cluster.Postgres, regions []*fleet.Region, updates int) *workload {
 	t.Helper()
 	ctx, cancel := context.WithCancel(bg)
 	w := &workload{cancel: cancel}

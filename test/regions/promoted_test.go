@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // TestReplicaMustBeInRecovery: postgres.replica pointing at a primary is
@@ -20,11 +21,11 @@ func TestReplicaMustBeInRecovery(t *testing.T) {
 	pg.ExecDB(t, "app", "CREATE TABLE items (id int PRIMARY KEY, version int NOT NULL)")
 	pg.ExecDB(t, "app", "INSERT INTO items SELECT g, 0 FROM generate_series(1, 10) g")
 	mc := cluster.StartMemcached(t)
-	cfg := cluster.SidecarConfig{
+	cfg := fleet.SidecarConfig{
 		Region: "west", Source: pg.DSN("app"), Replica: pg.DSN("app"), Servers: []string{mc.Addr()}, Invalidate: "delete",
 		StatusInterval: 100 * time.Millisecond, Tables: map[string][]string{"public.items": {"item:{id}"}},
 	}
-	bad := cluster.LaunchSidecar(t, cfg)
+	bad := fleet.LaunchSidecar(t, cfg)
 	if err := bad.Wait(60 * time.Second); err == nil {
 		t.Fatal("a sidecar whose replica is a primary started")
 	}
@@ -35,7 +36,7 @@ func TestReplicaMustBeInRecovery(t *testing.T) {
 
 	replica := pg.StartReplica(t)
 	cfg.Replica = replica.DSN("app")
-	sc := cluster.StartSidecar(t, cfg)
+	sc := fleet.StartSidecar(t, cfg)
 	kc := cluster.DialKeys(t, mc.Addr())
 	keys := cluster.KeyRange("item:", 1, 10)
 	kc.SetAll(t, keys)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // TestPrimaryShutdownWhileReplicaDown: a fast shutdown of the primary waits
@@ -20,7 +21,7 @@ func TestPrimaryShutdownWhileReplicaDown(t *testing.T) {
 	pg.ExecDB(t, "app", "INSERT INTO items SELECT g, 0 FROM generate_series(1, 100) g")
 	replica := pg.StartReplica(t)
 	mc := cluster.StartMemcached(t)
-	west := cluster.StartSidecar(t, cluster.SidecarConfig{
+	west := fleet.StartSidecar(t, fleet.SidecarConfig{
 		Region: "west", Source: pg.DSN("app"), Replica: replica.DSN("app"), Servers: []string{mc.Addr()},
 		Invalidate: "delete", StatusInterval: 100 * time.Millisecond,
 		Tables: map[string][]string{"public.items": {"item:{id}"}},

@@ -1,25 +1,26 @@
-package cluster
+package fleet
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/cmd/local"
+	"github.com/cachesync/cachesync/invalidator"
 	"github.com/cachesync/cachesync/region"
+	"github.com/cachesync/cachesync/test/cluster"
 )
 
 // sidecarReadyTimeout covers building nothing (the binary is built once) but
 // connecting, checking the catalog and creating a slot on a busy machine.
 const sidecarReadyTimeout = 60 * time.Second
 
-// SidecarConfig is what a test says about a sidecar; WriteSidecarConfig turns
-// it into the YAML file `cachesync sidecar --config` reads. Empty fields keep
-// the binary's defaults, except the listen addresses, which always get free
+// SidecarConfig is what a test says about a sidecar; File turns it into
+// cmd/config's Config, which WriteSidecarConfig marshals into the file
+// `cachesync sidecar --config` reads. Empty fields keep the schema's defaults, except the listen addresses, which always get free
 // ports so that tests never collide.
 type SidecarConfig struct {
 	Region      string // default "test"
@@ -54,8 +55,8 @@ type SidecarConfig struct {
 	ProxyListen string
 }
 
-// WriteSidecarConfig fills the free ports of cfg and writes it to a file in
-// a temporary directory; it returns the filled config and the file's path.
+// WriteSidecarConfig fills the free ports of cfg and writes its File to a
+// temporary directory; it returns the filled config and the file's path.
 func WriteSidecarConfig(t testing.TB, cfg SidecarConfig) (SidecarConfig, string) {
 	t.Helper()
 	if cfg.Region == "" {
@@ -64,75 +65,50 @@ func WriteSidecarConfig(t testing.TB, cfg SidecarConfig) (SidecarConfig, string)
 	if cfg.Node == "" {
 		cfg.Node = cfg.Region + "-1"
 	}
-	if cfg.HTTPListen == "" {
-		cfg.HTTPListen = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	for _, addr := range []*string{&cfg.HTTPListen, &cfg.ClusterBind, &cfg.ProxyListen} {
+		if *addr == "" {
+			*addr = freeAddr(t)
+		}
 	}
-	if cfg.ClusterBind == "" {
-		cfg.ClusterBind = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
-	}
-	if cfg.ProxyListen == "" {
-		cfg.ProxyListen = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
-	}
-	// JSON is YAML (flow style), and keeps this package free of a YAML
-	// dependency.
-	data, err := json.MarshalIndent(cfg.yamlDoc(), "", "  ")
-	if err != nil {
-		t.Fatalf("sidecar config: %v", err)
-	}
-	path := filepath.Join(t.TempDir(), "sidecar.yaml")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatalf("sidecar config: %v", err)
-	}
-	return cfg, path
+	return cfg, WriteConfig(t, "sidecar.yaml", cfg.File())
 }
 
-// yamlDoc uses the key names of DESIGN.md; only set fields are written, so
-// the binary's defaults stay in force for the rest.
-func (c SidecarConfig) yamlDoc() map[string]any {
-	pg := map[string]any{"source": c.Source}
-	setStr(pg, "replica", c.Replica)
-	setStr(pg, "slot", c.Slot)
-	setStr(pg, "publication", c.Publication)
-	setDur(pg, "status_interval", c.StatusInterval)
-	setDur(pg, "heartbeat_interval", c.HeartbeatInterval)
+// File is the config cfg stands for: cmd/config's defaults (config.Default,
+// config.DefaultSource) with what cfg sets over them, so that what a test
+// leaves out is exactly what a file that says nothing gets.
+func (c SidecarConfig) File() config.Config {
+	src := config.DefaultSource()
+	src.Source, src.Replica = c.Source, c.Replica
+	src.Slot = config.DefaultSlot(c.Region)
+	setStr(&src.Slot, c.Slot)
+	setStr(&src.Publication, c.Publication)
+	setDur(&src.StatusInterval, c.StatusInterval)
+	setDur(&src.HeartbeatInterval, c.HeartbeatInterval)
 	if c.FlushOnNewSlot != nil {
-		pg["flush_on_new_slot"] = *c.FlushOnNewSlot
+		src.FlushOnNewSlot = *c.FlushOnNewSlot
 	}
-	mc := map[string]any{"servers": c.Servers}
-	if len(c.Gutter) > 0 {
-		mc["gutter"] = c.Gutter
-	}
-	setStr(mc, "invalidate", c.Invalidate)
-	setDur(mc, "stale_ttl", c.StaleTTL)
-	tables := map[string]any{}
+
+	f := config.Default()
+	f.Region, f.Node = c.Region, c.Node
+	f.Postgres = config.Sources{src}
+	f.Memcache.Servers, f.Memcache.Gutter = c.Servers, c.Gutter
+	setStr(&f.Memcache.Invalidate, c.Invalidate)
+	setDur(&f.Memcache.StaleTTL, c.StaleTTL)
+	f.Tables = make(map[string]config.Table, len(c.Tables))
 	for name, keys := range c.Tables {
-		t := map[string]any{"keys": keys}
-		setStr(t, "value", c.Values[name])
-		tables[name] = t
+		f.Tables[name] = config.Table{Keys: keys, Truncate: invalidator.TruncateLog, Value: c.Values[name]}
 	}
-	httpDoc := map[string]any{"listen": c.HTTPListen}
-	if c.PProf {
-		httpDoc["pprof"] = true
-	}
-	doc := map[string]any{
-		"region":   c.Region,
-		"node":     c.Node,
-		"postgres": pg,
-		"memcache": mc,
-		"tables":   tables,
-		"proxy":    map[string]any{"listen": c.ProxyListen},
-		"cluster":  map[string]any{"bind": c.ClusterBind, "join": append([]string{}, c.Join...)},
-		"http":     httpDoc,
-	}
+	f.Proxy.Listen = c.ProxyListen
+	f.Cluster.Bind, f.Cluster.Join = c.ClusterBind, c.Join
+	f.HTTP.Listen, f.HTTP.PProf = c.HTTPListen, c.PProf
 	if cc := c.Consistency; cc != nil {
-		m := map[string]any{"sample": cc.Sample}
-		setDur(m, "after", cc.After)
+		f.Consistency.Sample = cc.Sample
+		setDur(&f.Consistency.After, cc.After)
 		if cc.MaxPerSecond > 0 {
-			m["max_per_second"] = cc.MaxPerSecond
+			f.Consistency.MaxPerSecond = cc.MaxPerSecond
 		}
-		doc["consistency"] = m
 	}
-	return doc
+	return f
 }
 
 // ConsistencyConfig is the consistency section of a sidecar's config; zero
@@ -143,23 +119,25 @@ type ConsistencyConfig struct {
 	MaxPerSecond int
 }
 
-func setStr(m map[string]any, k, v string) {
+// setStr and setDur override a default with what the test set, if it set
+// anything.
+func setStr(dst *string, v string) {
 	if v != "" {
-		m[k] = v
+		*dst = v
 	}
 }
 
-func setDur(m map[string]any, k string, d time.Duration) {
+func setDur(dst *config.Duration, d time.Duration) {
 	if d != 0 {
-		m[k] = d.String()
+		*dst = config.Duration(d)
 	}
 }
 
 // Sidecar is a running `cachesync sidecar`.
 type Sidecar struct {
-	*Process
+	*cluster.Process
 	Config     SidecarConfig
-	ConfigPath string
+	ConfigPath string // holds Config.File(), marshalled
 }
 
 // LaunchSidecar writes cfg and starts the sidecar without waiting for it.
@@ -180,7 +158,7 @@ func StartSidecar(t testing.TB, cfg SidecarConfig) *Sidecar {
 
 func launchSidecar(t testing.TB, cfg SidecarConfig, path string) *Sidecar {
 	t.Helper()
-	p := StartProcess(t, "sidecar "+cfg.Node, Binary(t), "sidecar", "--config", path)
+	p := cluster.StartProcess(t, "sidecar "+cfg.Node, cluster.Binary(t), "sidecar", "--config", path)
 	return &Sidecar{Process: p, Config: cfg, ConfigPath: path}
 }
 
@@ -198,9 +176,9 @@ func (s *Sidecar) Relaunch(t testing.TB) *Sidecar {
 // WaitReady polls /readyz; it fails the test early when the process exits.
 func (s *Sidecar) WaitReady(t testing.TB, timeout time.Duration) {
 	t.Helper()
-	s.waitReady(t, timeout, "sidecar", s.Ready)
+	waitReady(t, s.Process, timeout, "sidecar", s.Ready)
 	if s.Exited() {
-		t.Fatalf("sidecar exited before it was ready:\n%s", s.LogTail(logTailLines))
+		t.Fatalf("sidecar exited before it was ready:\n%s", s.LogTail(cluster.LogTailLines))
 	}
 }
 
@@ -211,7 +189,7 @@ func (s *Sidecar) Ready() error { return local.Readyz(s.Config.HTTPListen) }
 // regions' summaries.
 func (s *Sidecar) View() (region.StatusView, error) {
 	var v region.StatusView
-	body, code, err := HTTPGet("http://" + s.Config.HTTPListen + "/api/status")
+	body, code, err := cluster.HTTPGet("http://" + s.Config.HTTPListen + "/api/status")
 	if err != nil {
 		return v, err
 	}
@@ -229,7 +207,3 @@ func (s *Sidecar) Status() (region.NodeStatus, error) {
 	v, err := s.View()
 	return v.Node, err
 }
-
-// HTTPGet fetches url with a short timeout and returns the body (at most
-// 4 MiB) and the status code.
-func HTTPGet(url string) ([]byte, int, error) { return local.HTTPGet(url) }

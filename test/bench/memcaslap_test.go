@@ -1,4 +1,4 @@
-package proxy
+package bench
 
 import (
 	"context"
@@ -10,10 +10,13 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // memcaslapRun is each memcaslap run's length; CACHESYNC_MEMCASLAP_TIME
@@ -36,7 +39,7 @@ func memcaslapPasses() int {
 	return 2
 }
 
-var tpsRe = regexp.MustCompile(`TPS: (\d+)`)
+var slapTPSRe = regexp.MustCompile(`TPS: (\d+)`)
 
 // slapResult is one memcaslap run: its throughput, and the CPU seconds it,
 // memcached and the target's own process (proxy or twemproxy) used.
@@ -57,11 +60,7 @@ func memcaslap(b *testing.B, addr string, mcPid, targetPid int) slapResult {
 		if pid < 0 {
 			return 0
 		}
-		v, err := procCPU(pid)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return v
+		return processCPU(b, pid).Seconds()
 	}
 	mc0, tg0 := cpu(mcPid), cpu(targetPid)
 	cmd := exec.CommandContext(ctx, "/usr/bin/memcaslap", "-s", addr, "-t", memcaslapRun(), "-T", "1", "-c", "32")
@@ -70,7 +69,7 @@ func memcaslap(b *testing.B, addr string, mcPid, targetPid int) slapResult {
 		b.Fatalf("memcaslap %s: %v\n%s", addr, err, out)
 	}
 	mc1, tg1 := cpu(mcPid), cpu(targetPid)
-	m := tpsRe.FindSubmatch(out)
+	m := slapTPSRe.FindSubmatch(out)
 	if m == nil {
 		b.Fatalf("memcaslap %s: no TPS in\n%s", addr, out)
 	}
@@ -137,11 +136,11 @@ func startBinaryProxy(b *testing.B, name, server string, extra ...string) (addr 
 }
 
 // startBinaryProxyConfig runs `cachesync proxy --config` on server, with
-// proxyKeys (YAML lines) in its proxy section.
-func startBinaryProxyConfig(b *testing.B, name, server, proxyKeys string) (addr string, pid int) {
+// set applied to its proxy section.
+func startBinaryProxyConfig(b *testing.B, name, server string, set func(*config.Proxy)) (addr string, pid int) {
 	b.Helper()
 	addr = fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(b))
-	path := cluster.WriteProxyConfig(b, addr, fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(b)), []string{server}, proxyKeys)
+	path := fleet.WriteProxyConfig(b, addr, fmt.Sprintf("127.0.0.1:%d", cluster.FreePort(b)), []string{server}, set)
 	p := cluster.StartProcess(b, name, cluster.Binary(b), "proxy", "--config", path)
 	waitListening(b, addr)
 	return addr, p.Pid()
@@ -160,7 +159,7 @@ func BenchmarkMemcaslap(b *testing.B) {
 	tw, twPid := startNutcracker(b, mc)
 	px, pxPid := startBinaryProxy(b, "bench-proxy", mc)
 	pxAll, pxAllPid := startBinaryProxy(b, "bench-proxy-allcores", mc, "--procs", "0")
-	pxPlain, pxPlainPid := startBinaryProxyConfig(b, "bench-proxy-noleases", mc, "  classic_leases: false\n")
+	pxPlain, pxPlainPid := startBinaryProxyConfig(b, "bench-proxy-noleases", mc, func(p *config.Proxy) { p.ClassicLeases = false })
 	type target struct {
 		name, addr string
 		pid        int
@@ -233,4 +232,13 @@ func BenchmarkMemcaslap(b *testing.B) {
 	if s := sum["twemproxy"]; s.total > 0 {
 		b.ReportMetric(s.targetCPU/s.total*1e6, "twemproxy_cpu_µs/op")
 	}
+}
+
+// loadAvg is the 1-minute load average, to report alongside throughput.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
