@@ -3,9 +3,10 @@
 // servers themselves are cmd/local's (shared with cachesync demo); this
 // package adds what a test needs around them.
 //
-// The libraries' own tests import it, so it imports no library of this
-// module and writes no cachesync config: running cachesync with a config is
-// test/fleet's, which marshals cmd/config's structs.
+// The libraries' own tests import it, so it must not import cmd/config (which
+// imports the libraries for their defaults) and writes no cachesync config:
+// running cachesync with a config is test/fleet's, which marshals
+// cmd/config's structs.
 //
 // Guarantees:
 //   - Every server or process started through this package is stopped and its
