@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cachesync/cachesync/test/cluster"
+	"github.com/cachesync/cachesync/test/fleet"
 )
 
 // failoverLag is how long the writes go on on P while R is cut off.
@@ -22,7 +23,7 @@ type failoverWorld struct {
 	p, r   *cluster.Postgres
 	link   *cluster.TCPProxy // R's WAL stream from P
 	dsn    string
-	region *cluster.Region
+	region *fleet.Region
 }
 
 func startFailoverWorld(t *testing.T) *failoverWorld {
@@ -41,7 +42,7 @@ func startFailoverWorld(t *testing.T) *failoverWorld {
 		return nil
 	})
 	f.dsn = fmt.Sprintf("postgres://postgres@%s,%s/app?sslmode=disable&target_session_attrs=read-write", f.p.Addr(), f.r.Addr())
-	f.region = cluster.StartRegion(t, cluster.RegionSpec{
+	f.region = fleet.StartRegion(t, fleet.RegionSpec{
 		Name: "south", Source: f.dsn, ReadDSN: f.dsn, Tables: tables, Values: values, Consistency: monitorConfig,
 	})
 	return f
@@ -53,7 +54,7 @@ func startFailoverWorld(t *testing.T) *failoverWorld {
 func (w *world) useFailoverWorld(t *testing.T) {
 	f := startFailoverWorld(t)
 	saved := w.regions
-	w.regions, w.failover = []*cluster.Region{f.region}, f
+	w.regions, w.failover = []*fleet.Region{f.region}, f
 	t.Cleanup(func() { w.regions, w.failover = saved, nil })
 }
 

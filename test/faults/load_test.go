@@ -75,7 +75,7 @@ func startLoad(t *testing.T, w *world) *load {
 		fills: map[string]*atomic.Int64{}}
 	t.Cleanup(l.abort)
 	w.load = l
-	groupsOf := func(r *cluster.Region) []keyGroup {
+	groupsOf := func(r *fleet.Region) []keyGroup {
 		if gs := w.groups[r.Spec.Name]; len(gs) > 0 {
 			return gs
 		}
