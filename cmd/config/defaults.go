@@ -2,7 +2,6 @@ package config
 
 import (
 	"os"
-	"time"
 
 	"github.com/cachesync/cachesync/invalidator"
 	"github.com/cachesync/cachesync/invalidator/audit"
@@ -10,10 +9,6 @@ import (
 	"github.com/cachesync/cachesync/region"
 	"github.com/cachesync/cachesync/replication"
 )
-
-// Defaults of the keys whose libraries do not have them yet
-// (DESIGN.md, "The commands and the config").
-const defaultGutterTTL = 10 * time.Second
 
 // Default is a Config with every default set: what a file that says
 // nothing gets, and where a Config filled from Go starts. The libraries'
@@ -30,7 +25,7 @@ func Default() Config {
 			StaleTTL:   Duration(inv.StaleTTL),
 			BatchSize:  inv.BatchSize,
 			BatchDelay: Duration(inv.BatchDelay),
-			GutterTTL:  Duration(defaultGutterTTL),
+			GutterTTL:  Duration(px.GutterTTL),
 		},
 		Proxy: Proxy{
 			Listen:            px.Listen,

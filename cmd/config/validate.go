@@ -134,7 +134,7 @@ func SourceKey(sources Sources, i int) string {
 }
 
 func (v *checker) sources(sources Sources) {
-	type place struct{ server, slot, name string }
+	type place struct{ server, slot string }
 	seen := map[place]bool{}
 	names := map[string]bool{}
 	for i := range sources {
