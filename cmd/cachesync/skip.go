@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/zap"
 
 	"github.com/cachesync/cachesync/cmd/config"
 	"github.com/cachesync/cachesync/invalidator"
@@ -72,17 +72,15 @@ func cmdSkip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return fmt.Errorf("replica did not replay %s (%s): %w", now, st.Problem, err)
 		}
 	}
-	servers := append(append([]string{}, cfg.Memcache.Servers...), cfg.Memcache.Gutter...)
-	icfg := invalidator.DefaultConfig()
-	icfg.Servers, icfg.Hash, icfg.Mode = servers, cfg.Memcache.Hash, cfg.Memcache.Invalidate
-	icfg.StaleTTL, icfg.Logger = time.Duration(cfg.Memcache.StaleTTL), zap.NewNop()
-	inv, err := invalidator.New(icfg)
+	// The sidecar's own invalidator: FlushAll reaches its pool and gutter.
+	inv, err := invalidator.New(cfg.Invalidator())
 	if err != nil {
 		return fmt.Errorf("memcached: %w", err)
 	}
 	if err := inv.FlushAll(ctx); err != nil {
 		return fmt.Errorf("flush the region's memcached (nothing skipped): %w", err)
 	}
+	servers := append(slices.Clone(cfg.Memcache.Servers), cfg.Memcache.Gutter...)
 	fmt.Fprintf(stdout, "flushed %d memcached servers: %v\n", len(servers), servers)
 	to, err := replication.AdvanceSlot(ctx, conn, src.Slot, now, *timeout)
 	if err != nil {

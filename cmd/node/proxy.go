@@ -31,21 +31,7 @@ type fleetWatcher interface {
 }
 
 func newProxy(f config.Config, log *zap.Logger, reg prometheus.Registerer) (*Proxy, error) {
-	pc := proxy.DefaultConfig()
-	pc.Listen = f.Proxy.Listen
-	pc.Servers = f.Memcache.Servers
-	pc.Hash = f.Memcache.Hash
-	pc.Gutter = f.Memcache.Gutter
-	pc.GutterTTL = time.Duration(f.Memcache.GutterTTL)
-	pc.LeaseTTL = time.Duration(f.Proxy.LeaseTTL)
-	pc.HotMissWait = time.Duration(f.Proxy.HotMissWait)
-	pc.AllowFlush = f.Proxy.AllowFlush
-	pc.MaxConns = f.Proxy.MaxConns
-	pc.IdleTimeout = time.Duration(f.Proxy.IdleTimeout)
-	pc.MaxItemSize = int(f.Proxy.MaxItemSize)
-	pc.ClassicLeases = f.Proxy.ClassicLeases
-	pc.ClassicStale = f.Proxy.ClassicStale
-	pc.ClassicLeaseLimit = f.Proxy.ClassicLeaseLimit
+	pc := f.ProxyConfig()
 	pc.Logger = log.Named("proxy")
 	pc.Registerer = reg
 	srv, err := proxy.New(pc)

@@ -86,19 +86,7 @@ func newSource(f config.Config, src config.Source, log *zap.Logger, reg promethe
 	s := &Source{file: f, cfg: src, log: log, e2e: region.NewLagWindow(e2eWindow), check: check, onHeartbeat: onHeartbeat}
 	acker := &streamAcker{mon: check}
 
-	icfg := invalidator.DefaultConfig()
-	icfg.Tables = map[string]invalidator.TableRule{}
-	for name, t := range f.Tables {
-		icfg.Tables[name] = invalidator.TableRule{Keys: t.Keys, Truncate: t.Truncate}
-	}
-	icfg.Servers = f.Memcache.Servers
-	icfg.Gutter = f.Memcache.Gutter
-	icfg.Hash = f.Memcache.Hash
-	icfg.Mode = f.Memcache.Invalidate
-	icfg.StaleTTL = time.Duration(f.Memcache.StaleTTL)
-	icfg.GutterTTL = time.Duration(f.Memcache.GutterTTL)
-	icfg.BatchSize = f.Memcache.BatchSize
-	icfg.BatchDelay = time.Duration(f.Memcache.BatchDelay)
+	icfg := f.Invalidator()
 	icfg.Acker = acker
 	icfg.Sampler = check
 	icfg.Logger = log
