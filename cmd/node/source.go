@@ -176,7 +176,9 @@ func (s *Source) onNewSlot(ctx context.Context, reason string) error {
 // what the tables' replica identity sends. PostgreSQL being down is not a
 // reason to exit: it is retried.
 func (s *Source) checkCatalog(ctx context.Context) error {
-	delay := 100 * time.Millisecond
+	// Reaching the primary is retried as the stream's reconnects are.
+	rc := replication.DefaultConfig()
+	b := replication.Backoff{Min: rc.ReconnectMin, Max: rc.ReconnectMax}
 	logged := false
 	for {
 		conn, err := pgx.Connect(ctx, s.cfg.Source)
@@ -196,9 +198,8 @@ func (s *Source) checkCatalog(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(delay):
+		case <-time.After(b.Next()):
 		}
-		delay = min(delay*2, 5*time.Second)
 	}
 }
 
