@@ -38,7 +38,7 @@ func cmdSkip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfigFlag(fs, *path, "sidecar")
+	cfg, err := loadConfigFlag(fs, *path, config.RoleSidecar)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,8 @@ func cmdSkip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("memcached was flushed but the slot was not moved (run skip again): %w", err)
 	}
-	fmt.Fprintf(stdout, "slot %s moved from %s to %s: the sidecar resumes there when it reconnects (within 30s)\n", src.Slot, confirmed, to)
+	fmt.Fprintf(stdout, "slot %s moved from %s to %s: the sidecar resumes there when it reconnects (within %s)\n",
+		src.Slot, confirmed, to, replication.DefaultConfig().HoldMax)
 	return nil
 }
 
