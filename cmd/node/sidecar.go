@@ -81,14 +81,14 @@ func (s *Sidecar) Ready() error {
 func (s *Sidecar) Status() region.NodeStatus {
 	now := time.Now()
 	snaps := make([]sourceSnapshot, len(s.sources))
-	mons := make([]*audit.Monitor, len(s.sources))
+	checks := make([]audit.MonitorStats, len(s.sources))
 	for i, so := range s.sources {
 		snaps[i].status, snaps[i].servers = so.status(now)
 		snaps[i].prefix = so.prefix()
-		mons[i] = so.check
+		checks[i] = so.check.Stats()
 	}
 	ns := nodeStatus(s.e2e.Stats(now), snaps)
-	ns.Consistency = consistencyStatus(mons...)
+	ns.Consistency = consistencyStatus(checks...)
 	return ns
 }
 
